@@ -1,0 +1,37 @@
+//! The functions users call. Thin: the work is in `sync`.
+
+use crate::sync::{self, Source};
+use pgrx::prelude::*;
+
+/// Fetches the registry from openrouter.api_url and upserts it, in the caller's transaction.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn openrouter_sync(force: default!(bool, false)) -> pgrx::JsonB {
+    sync::run(Source::Api, force)
+}
+
+/// Same as openrouter_sync(), from a response body given as text (offline; one page).
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn openrouter_sync_from_text(payload: &str, force: default!(bool, false)) -> pgrx::JsonB {
+    sync::run(Source::Payload(payload.to_string()), force)
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION openrouter_sync_from_json(payload jsonb, force boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$ SELECT openrouter_sync_from_text(payload::text, force) $$;
+
+COMMENT ON FUNCTION openrouter_sync(boolean) IS
+'Fetches the OpenRouter model registry from openrouter.api_url (following links.next) and upserts models, labs and their relationships in the current transaction. Returns a summary (models, labs, inserted, updated, added, removed, repriced, ..., duration_ms, source). force => true overrides the guard against removing more than openrouter.max_removed_fraction of the live models.';
+COMMENT ON FUNCTION openrouter_sync_from_text(text, boolean) IS
+'Same as openrouter_sync(), from a response body given as text, e.g. pg_read_file(''/path/models.json''). No network access.';
+COMMENT ON FUNCTION openrouter_sync_from_json(jsonb, boolean) IS
+'Same as openrouter_sync(), from a response body given as jsonb. No network access.';
+"#,
+    name = "sync_from_json",
+    requires = [openrouter_sync_from_text, openrouter_sync]
+);

@@ -1,0 +1,217 @@
+//! One error type for a sync. Each variant says what went wrong in words a DBA understands,
+//! carries a SQLSTATE and a hint, and never holds a secret: URLs are passed through
+//! `safe_url` before they get here.
+
+use crate::registry::{mapping::ModelError, ShapeError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("openrouter.api_url {url:?} is not usable: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("GET {url} answered HTTP {status}{}", fmt_message(.message))]
+    Http {
+        url: String,
+        status: u16,
+        message: String,
+        attempts: u32,
+    },
+    #[error("GET {url} timed out after {timeout_ms} ms")]
+    Timeout { url: String, timeout_ms: u64 },
+    #[error("could not connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("GET {url} failed: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("GET {url} redirects to {location}, which is refused: {reason}")]
+    Redirect {
+        url: String,
+        location: String,
+        reason: String,
+    },
+    #[error(
+        "the response of GET {url} is larger than openrouter.max_response_bytes ({limit} bytes)"
+    )]
+    TooLarge { url: String, limit: usize },
+    #[error("the response of GET {url} is not valid UTF-8 (byte {at})")]
+    Utf8 { url: String, at: usize },
+    #[error("the response of GET {url} {detail}; it begins: {excerpt}")]
+    Body {
+        url: String,
+        detail: String,
+        excerpt: String,
+    },
+    #[error("the response of GET {url} is unusable: {0}", .source)]
+    Model { url: String, source: ModelError },
+    #[error("pagination of {url} {reason}")]
+    Pagination { url: String, reason: String },
+    #[error(
+        "the registry from {url} is empty (no models): refusing to treat every model as removed"
+    )]
+    Empty { url: String },
+    #[error("this sync would mark {removing} of {live} live models as removed ({percent:.0}% > openrouter.max_removed_fraction = {limit})")]
+    TooManyRemoved {
+        removing: usize,
+        live: usize,
+        percent: f64,
+        limit: f64,
+    },
+    #[error("{0}")]
+    Argument(String),
+}
+
+fn fmt_message(m: &str) -> String {
+    if m.is_empty() {
+        String::new()
+    } else {
+        format!(": {m}")
+    }
+}
+
+impl SyncError {
+    pub fn from_shape(url: &str, e: ShapeError, body: &str) -> Self {
+        let detail = match e {
+            ShapeError::Syntax(d) => format!("is not JSON ({d})"),
+            ShapeError::Shape(d) => format!("is not a model list ({d})"),
+        };
+        SyncError::Body {
+            url: url.to_string(),
+            detail,
+            excerpt: crate::registry::mapping::excerpt(body.trim_start(), 120),
+        }
+    }
+
+    /// SQLSTATE, five characters.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            SyncError::BadUrl { .. } | SyncError::Argument(_) => "22023", // invalid_parameter_value
+            SyncError::Http { .. } => "58000",                            // system_error (remote)
+            SyncError::Timeout { .. } | SyncError::Connect { .. } | SyncError::Transport { .. } => {
+                "08000"
+            } // connection_exception
+            SyncError::Redirect { .. } => "08000",
+            SyncError::TooLarge { .. } => "54000", // program_limit_exceeded
+            SyncError::Utf8 { .. } => "22021",     // character_not_in_repertoire
+            SyncError::Body { .. } | SyncError::Model { .. } => "22000", // data_exception
+            SyncError::Pagination { .. } => "22000",
+            SyncError::Empty { .. } | SyncError::TooManyRemoved { .. } => "55000", // object_not_in_prerequisite_state
+        }
+    }
+
+    pub fn hint(&self) -> String {
+        match self {
+            SyncError::BadUrl { .. } => "Set openrouter.api_url to an http:// or https:// URL (as a superuser: ALTER SYSTEM or ALTER DATABASE ... SET).".into(),
+            SyncError::Http { status: 401 | 403, .. } => "Check openrouter.api_key (it is sent as a Bearer token; the public models list needs none).".into(),
+            SyncError::Http { status: 429, attempts, .. } => format!("The API is rate-limiting this client; gave up after {attempts} attempts (openrouter.max_retries). Try again later."),
+            SyncError::Http { status, attempts, .. } if *status >= 500 => format!("The API failed on its side; gave up after {attempts} attempts (openrouter.max_retries). Try again later."),
+            SyncError::Http { .. } => "Check openrouter.api_url.".into(),
+            SyncError::Timeout { .. } => "Raise openrouter.timeout_ms if the API is just slow.".into(),
+            SyncError::Connect { .. } | SyncError::Transport { .. } => "Check that this database server can reach the API (network, DNS, proxy).".into(),
+            SyncError::Redirect { .. } => "Set openrouter.api_url to the final URL.".into(),
+            SyncError::TooLarge { .. } => "Raise openrouter.max_response_bytes if the registry really grew that much.".into(),
+            SyncError::Utf8 { .. } | SyncError::Body { .. } | SyncError::Model { .. } | SyncError::Pagination { .. } => "The API answered something other than the model list; nothing was changed. Check openrouter.api_url.".into(),
+            SyncError::Empty { .. } => "An empty model list is always refused; nothing was changed.".into(),
+            SyncError::TooManyRemoved { .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
+            SyncError::Argument(_) => String::new(),
+        }
+    }
+
+    /// Raises the error as a Postgres ERROR (does not return).
+    pub fn raise(self) -> ! {
+        use pgrx::pg_sys::panic::ErrorReport;
+        use pgrx::PgSqlErrorCode;
+        let code = match self.sqlstate() {
+            "22023" => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "58000" => PgSqlErrorCode::ERRCODE_SYSTEM_ERROR,
+            "08000" => PgSqlErrorCode::ERRCODE_CONNECTION_EXCEPTION,
+            "54000" => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            "22021" => PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            "22000" => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            _ => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        };
+        let hint = self.hint();
+        let mut report = ErrorReport::new(code, format!("openrouter: {self}"), "openrouter_sync");
+        if !hint.is_empty() {
+            report = report.set_hint(hint);
+        }
+        report.report(pgrx::PgLogLevel::ERROR);
+        unreachable!("ERROR does not return")
+    }
+}
+
+/// A URL fit for messages and history: no user:password, and query parameters that look
+/// like credentials replaced by "***".
+pub fn safe_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let mut out = String::new();
+    if let Some(s) = scheme {
+        out.push_str(s);
+        out.push_str("://");
+    }
+    out.push_str(authority);
+    out.push_str(path);
+    if let Some(q) = query {
+        let q: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if is_secret_name(k) => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&q.join("&"));
+    }
+    out
+}
+
+fn is_secret_name(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    ["key", "token", "secret", "password", "auth", "sig"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_secrets() {
+        assert_eq!(
+            safe_url("https://u:p@openrouter.ai/api/v1/models?output_modalities=all"),
+            "https://openrouter.ai/api/v1/models?output_modalities=all"
+        );
+        assert_eq!(
+            safe_url("http://127.0.0.1:9/x?api_key=sk-123&limit=5"),
+            "http://127.0.0.1:9/x?api_key=***&limit=5"
+        );
+    }
+
+    #[test]
+    fn messages_name_what_went_wrong() {
+        let e = SyncError::Http {
+            url: "http://h/x".into(),
+            status: 401,
+            message: "No auth credentials found".into(),
+            attempts: 1,
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET http://h/x answered HTTP 401: No auth credentials found"
+        );
+        assert!(e.hint().contains("openrouter.api_key"));
+        assert_eq!(e.sqlstate(), "58000");
+    }
+}

@@ -1,0 +1,500 @@
+//! HTTP: one GET with timeouts, a size cap enforced while reading, bounded retries with
+//! backoff on 429/5xx, same-host redirects only, and `links.next` pagination.
+//! No Postgres here. The request runs on a helper thread so that the calling backend can
+//! keep polling for a cancel (`poll` is called every few tens of milliseconds and may
+//! unwind; the helper thread then notices and stops reading).
+
+use crate::error::{safe_url, SyncError};
+use crate::registry::parse_page;
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub url: String,
+    pub api_key: Option<String>,
+    /// Whole-request deadline (connect + headers + body), per attempt.
+    pub timeout_ms: u64,
+    pub http_referer: Option<String>,
+    pub app_title: Option<String>,
+    pub max_response_bytes: usize,
+    pub max_pages: usize,
+    pub max_retries: u32,
+    /// Upper bound for one wait between retries (Retry-After is honoured up to this).
+    pub max_backoff_ms: u64,
+}
+
+impl FetchConfig {
+    pub fn new(url: &str) -> Self {
+        FetchConfig {
+            url: url.to_string(),
+            api_key: None,
+            timeout_ms: 30_000,
+            http_referer: None,
+            app_title: None,
+            max_response_bytes: 64 << 20,
+            max_pages: 1000,
+            max_retries: 2,
+            max_backoff_ms: 10_000,
+        }
+    }
+}
+
+/// All pages of one registry fetch, bodies in order.
+#[derive(Debug)]
+pub struct Fetched {
+    pub bodies: Vec<String>,
+    /// The first URL, without secrets: what the history and messages show.
+    pub source: String,
+    pub requests: u32,
+    pub bytes: usize,
+}
+
+const POLL: Duration = Duration::from_millis(25);
+
+/// Checks a URL before any connection is made: http or https, with a host.
+pub fn check_url(url: &str) -> Result<(), SyncError> {
+    let bad = |reason: &str| SyncError::BadUrl {
+        url: safe_url(url),
+        reason: reason.into(),
+    };
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or_else(|| bad("only http:// and https:// URLs are allowed"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    if host.is_empty() || host.starts_with(':') {
+        return Err(bad("it has no host"));
+    }
+    if url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(bad("it contains spaces or control characters"));
+    }
+    Ok(())
+}
+
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    ))
+}
+
+/// Resolves a possibly relative `links.next` or `Location` against the current URL.
+fn resolve(base: &str, reference: &str) -> String {
+    if reference.contains("://") {
+        reference.to_string()
+    } else if reference.starts_with('/') {
+        format!("{}{}", origin(base).unwrap_or_default(), reference)
+    } else {
+        let dir = base.split('?').next().unwrap_or(base);
+        let dir = &dir[..dir.rfind('/').map_or(dir.len(), |i| i + 1)];
+        format!("{dir}{reference}")
+    }
+}
+
+/// What one attempt of one GET produced.
+enum Attempt {
+    Body(String),
+    Status {
+        status: u16,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    Redirect(String),
+}
+
+/// Fetches every page starting at `cfg.url`, following `links.next`.
+pub fn fetch_all(cfg: &FetchConfig, poll: &mut dyn FnMut(&str)) -> Result<Fetched, SyncError> {
+    check_url(&cfg.url)?;
+    let source = safe_url(&cfg.url);
+    let mut bodies = Vec::new();
+    let mut seen = HashSet::new();
+    let mut url = cfg.url.clone();
+    let mut requests = 0;
+    let mut bytes = 0;
+    loop {
+        if !seen.insert(url.clone()) {
+            return Err(SyncError::Pagination {
+                url: source,
+                reason: format!("loops: links.next points back to {}", safe_url(&url)),
+            });
+        }
+        if bodies.len() >= cfg.max_pages {
+            return Err(SyncError::Pagination {
+                url: source,
+                reason: format!(
+                    "does not end after {} pages (openrouter.max_pages)",
+                    cfg.max_pages
+                ),
+            });
+        }
+        let (body, n) = get(cfg, &url, poll)?;
+        requests += n;
+        bytes += body.len();
+        let next = match parse_page(&body) {
+            Ok(page) => page.next,
+            Err(e) => return Err(SyncError::from_shape(&safe_url(&url), e, &body)),
+        };
+        bodies.push(body);
+        poll(&format!("fetched page {} ({} bytes)", bodies.len(), bytes));
+        match next {
+            None => break,
+            Some(next) => {
+                let next = resolve(&url, &next);
+                check_url(&next).map_err(|_| SyncError::Pagination {
+                    url: source.clone(),
+                    reason: format!("points to {}, which is not an http(s) URL", safe_url(&next)),
+                })?;
+                if origin(&next) != origin(&cfg.url) {
+                    return Err(SyncError::Pagination {
+                        url: source.clone(),
+                        reason: format!("points to another host ({}): refused", safe_url(&next)),
+                    });
+                }
+                url = next;
+            }
+        }
+    }
+    Ok(Fetched {
+        bodies,
+        source,
+        requests,
+        bytes,
+    })
+}
+
+/// One GET with retries and same-host redirects. Returns the body and the request count.
+fn get(
+    cfg: &FetchConfig,
+    url: &str,
+    poll: &mut dyn FnMut(&str),
+) -> Result<(String, u32), SyncError> {
+    let mut url = url.to_string();
+    let mut attempts = 0u32;
+    let mut redirects = 0;
+    loop {
+        attempts += 1;
+        match attempt(cfg, &url, poll)? {
+            Attempt::Body(b) => return Ok((b, attempts)),
+            Attempt::Redirect(location) => {
+                let target = resolve(&url, &location);
+                let refuse = |reason: &str| SyncError::Redirect {
+                    url: safe_url(&url),
+                    location: safe_url(&target),
+                    reason: reason.into(),
+                };
+                if origin(&target) != origin(&url) {
+                    return Err(refuse(
+                        "redirects are followed only to the same scheme and host",
+                    ));
+                }
+                redirects += 1;
+                if redirects > 3 {
+                    return Err(refuse("more than 3 redirects"));
+                }
+                attempts -= 1;
+                url = target;
+            }
+            Attempt::Status {
+                status,
+                message,
+                retry_after,
+            } => {
+                let retryable = status == 429 || (500..=599).contains(&status);
+                if !retryable || attempts > cfg.max_retries {
+                    return Err(SyncError::Http {
+                        url: safe_url(&url),
+                        status,
+                        message,
+                        attempts,
+                    });
+                }
+                let backoff = 500u64.saturating_mul(1 << (attempts - 1).min(10));
+                let wait = retry_after
+                    .map_or(backoff, |s| s.saturating_mul(1000))
+                    .min(cfg.max_backoff_ms);
+                poll(&format!(
+                    "HTTP {status}, retrying in {wait} ms (attempt {attempts} of {})",
+                    cfg.max_retries + 1
+                ));
+                let until = Instant::now() + Duration::from_millis(wait);
+                while Instant::now() < until {
+                    std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
+                    poll("");
+                }
+            }
+        }
+    }
+}
+
+/// Sets the flag when dropped: tells the helper thread to stop, also when `poll` unwinds.
+struct StopOnDrop(Arc<AtomicBool>);
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn attempt(cfg: &FetchConfig, url: &str, poll: &mut dyn FnMut(&str)) -> Result<Attempt, SyncError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let _guard = StopOnDrop(stop.clone());
+    let (tx, rx) = mpsc::channel();
+    let cfg2 = cfg.clone();
+    let url2 = url.to_string();
+    std::thread::Builder::new()
+        .name("openrouter-fetch".into())
+        .spawn(move || {
+            let _ = tx.send(blocking_attempt(&cfg2, &url2, &stop));
+        })
+        .map_err(|e| SyncError::Transport {
+            url: safe_url(url),
+            reason: format!("cannot start the fetch thread: {e}"),
+        })?;
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok(result) => return result,
+            Err(mpsc::RecvTimeoutError::Timeout) => poll(""),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(SyncError::Transport {
+                    url: safe_url(url),
+                    reason: "the fetch thread died".into(),
+                })
+            }
+        }
+    }
+}
+
+fn blocking_attempt(cfg: &FetchConfig, url: &str, stop: &AtomicBool) -> Result<Attempt, SyncError> {
+    let timeout = Duration::from_millis(cfg.timeout_ms.max(1));
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .redirects(0)
+        .user_agent(concat!(
+            "openrouter_registry/",
+            env!("CARGO_PKG_VERSION"),
+            " (PostgreSQL extension)"
+        ))
+        .build();
+    let mut req = agent.get(url).set("Accept", "application/json");
+    if let Some(key) = cfg.api_key.as_deref().filter(|k| !k.is_empty()) {
+        req = req.set("Authorization", &format!("Bearer {key}"));
+    }
+    if let Some(r) = cfg.http_referer.as_deref().filter(|v| !v.is_empty()) {
+        req = req.set("HTTP-Referer", r);
+    }
+    if let Some(t) = cfg.app_title.as_deref().filter(|v| !v.is_empty()) {
+        req = req.set("X-Title", t);
+    }
+    let surl = safe_url(url);
+    let response = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(status, r)) => {
+            let retry_after = r
+                .header("Retry-After")
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = read_capped(r.into_reader(), 64 << 10, stop).unwrap_or_default();
+            let text = String::from_utf8_lossy(&body);
+            return Ok(Attempt::Status {
+                status,
+                message: api_message(&text),
+                retry_after,
+            });
+        }
+        Err(ureq::Error::Transport(t)) => return Err(transport_error(&surl, cfg.timeout_ms, &t)),
+    };
+    if (300..400).contains(&response.status()) {
+        let location = response.header("Location").unwrap_or("").to_string();
+        return Ok(Attempt::Redirect(location));
+    }
+    if let Some(len) = response
+        .header("Content-Length")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        if len > cfg.max_response_bytes {
+            return Err(SyncError::TooLarge {
+                url: surl,
+                limit: cfg.max_response_bytes,
+            });
+        }
+    }
+    let bytes = match read_capped(response.into_reader(), cfg.max_response_bytes, stop) {
+        Ok(b) => b,
+        Err(ReadError::TooLarge) => {
+            return Err(SyncError::TooLarge {
+                url: surl,
+                limit: cfg.max_response_bytes,
+            })
+        }
+        Err(ReadError::Stopped) => {
+            return Err(SyncError::Transport {
+                url: surl,
+                reason: "cancelled".into(),
+            })
+        }
+        Err(ReadError::Io(e)) => {
+            return Err(if is_timeout(&e) {
+                SyncError::Timeout {
+                    url: surl,
+                    timeout_ms: cfg.timeout_ms,
+                }
+            } else {
+                SyncError::Transport {
+                    url: surl,
+                    reason: format!("the body broke off: {e}"),
+                }
+            })
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(Attempt::Body(s)),
+        Err(e) => Err(SyncError::Utf8 {
+            url: surl,
+            at: e.utf8_error().valid_up_to(),
+        }),
+    }
+}
+
+enum ReadError {
+    TooLarge,
+    Stopped,
+    Io(std::io::Error),
+}
+
+fn read_capped(mut r: impl Read, cap: usize, stop: &AtomicBool) -> Result<Vec<u8>, ReadError> {
+    let mut out = Vec::with_capacity(64 << 10);
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(ReadError::Stopped);
+        }
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        if out.len() + n > cap {
+            return Err(ReadError::TooLarge);
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) || e.to_string().to_ascii_lowercase().contains("timed out")
+}
+
+fn transport_error(url: &str, timeout_ms: u64, t: &ureq::Transport) -> SyncError {
+    use ureq::ErrorKind as K;
+    let text = t.to_string();
+    let timed_out = text.to_ascii_lowercase().contains("timed out")
+        || t.source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some_and(is_timeout);
+    if timed_out {
+        return SyncError::Timeout {
+            url: url.into(),
+            timeout_ms,
+        };
+    }
+    let reason = t
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| t.kind().to_string());
+    let reason = match t.source() {
+        Some(s) => format!("{reason}: {s}"),
+        None => reason,
+    };
+    match t.kind() {
+        K::ConnectionFailed | K::Dns => SyncError::Connect {
+            url: url.into(),
+            reason,
+        },
+        _ => SyncError::Transport {
+            url: url.into(),
+            reason,
+        },
+    }
+}
+
+use std::error::Error as _;
+
+/// The API's `{"error": {"message": ...}}`, or a short excerpt of whatever came instead.
+fn api_message(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Wrapper {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        message: Option<String>,
+    }
+    match serde_json::from_str::<Wrapper>(body) {
+        Ok(Wrapper {
+            error: Inner { message: Some(m) },
+        }) => crate::registry::mapping::excerpt(&m, 300),
+        _ => crate::registry::mapping::excerpt(body.trim(), 200),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls() {
+        assert!(check_url("https://openrouter.ai/api/v1/models").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/api/v1/models").is_ok());
+        for bad in [
+            "file:///etc/passwd",
+            "gopher://x",
+            "ftp://h/x",
+            "https://",
+            "http:///x",
+            "/api/v1/models",
+            "http://h/a b",
+        ] {
+            assert!(
+                matches!(check_url(bad), Err(SyncError::BadUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn next_links_resolve() {
+        assert_eq!(
+            resolve("http://h:1/api/v1/models?x=1", "/api/v1/models?offset=5"),
+            "http://h:1/api/v1/models?offset=5"
+        );
+        assert_eq!(
+            resolve("http://h:1/api/v1/models", "models?offset=5"),
+            "http://h:1/api/v1/models?offset=5"
+        );
+        assert_eq!(resolve("http://h:1/a", "https://o/b"), "https://o/b");
+    }
+
+    #[test]
+    fn api_error_messages() {
+        assert_eq!(
+            api_message(r#"{"error":{"code":401,"message":"No auth credentials found"}}"#),
+            "No auth credentials found"
+        );
+        assert_eq!(
+            api_message("<html>Bad gateway</html>"),
+            "<html>Bad gateway</html>"
+        );
+    }
+}

@@ -1,0 +1,326 @@
+//! Postgres tests: everything through SPI, as a user would, against a loopback server
+//! started by the test itself (127.0.0.1, ephemeral port).
+
+#[pgrx::pg_schema]
+mod tests {
+    use crate::testkit::{fixture, Reply, TestServer, NEW, OLD};
+    use pgrx::prelude::*;
+    use serde_json::Value;
+
+    fn one<T: pgrx::FromDatum + pgrx::IntoDatum>(sql: &str) -> T {
+        Spi::get_one::<T>(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: NULL"))
+    }
+
+    fn run(sql: &str) {
+        Spi::run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    fn point_at(url: &str) {
+        run(&format!("SET openrouter.api_url = '{url}'"));
+        run("SET openrouter.max_retries = 0");
+        run("SET client_min_messages = warning");
+    }
+
+    fn sync() -> Value {
+        one::<pgrx::JsonB>("SELECT openrouter_sync()").0
+    }
+
+    fn sync_forced() -> Value {
+        one::<pgrx::JsonB>("SELECT openrouter_sync(force => true)").0
+    }
+
+    /// Everything stored, timestamps included: equal fingerprints mean nothing changed.
+    fn fingerprint() -> String {
+        one::<String>(
+            "SELECT concat_ws(' ',
+               (SELECT count(*) || ':' || coalesce(md5(string_agg(concat_ws('|', ns, id, type, data::text, content, created_at, updated_at), E'\\n' ORDER BY ns, id)), '') FROM things),
+               (SELECT count(*) || ':' || coalesce(md5(string_agg(concat_ws('|', ns, id, type, from_id, to_id, created_at), E'\\n' ORDER BY ns, id)), '') FROM relationships),
+               (SELECT count(*) FROM openrouter_price_history), (SELECT count(*) FROM openrouter_sync_runs),
+               (SELECT count(*) FROM openrouter_change_log))",
+        )
+    }
+
+    /// Runs a sync in a subtransaction and returns its error as 'SQLSTATE: message', or None.
+    fn sync_error() -> Option<String> {
+        run(
+            "CREATE OR REPLACE FUNCTION pg_temp.try_sync() RETURNS text LANGUAGE plpgsql AS $$
+             BEGIN PERFORM openrouter_sync(); RETURN NULL;
+             EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
+        );
+        Spi::get_one::<String>("SELECT pg_temp.try_sync()").unwrap()
+    }
+
+    fn count(sql: &str) -> i64 {
+        one::<i64>(sql)
+    }
+
+    #[pg_test]
+    fn sync_stores_the_2026_registry() {
+        let server = TestServer::registry(fixture(NEW), None);
+        point_at(&server.models_url());
+        let s = sync();
+        assert_eq!(s["models"], 346);
+        assert_eq!(s["labs"], 57);
+        assert_eq!(s["inserted"], 346);
+        assert_eq!(s["updated"], 0);
+        assert_eq!(s["pages"], 1);
+        assert_eq!(s["source"], server.models_url());
+        assert!(s["duration_ms"].as_f64().unwrap() > 0.0);
+
+        // The seed's queries run unchanged.
+        assert_eq!(
+            count("SELECT COUNT(*) FROM things WHERE ns='models' AND type='Model'"),
+            346
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM things WHERE ns='labs' AND type='Lab'"),
+            57
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM relationships WHERE type = 'provider'"),
+            346
+        );
+        let top = one::<String>(
+            "SELECT string_agg(id, ',') FROM (SELECT id, data->>'name', (data->'pricing'->>'prompt')::float,
+                    (data->>'context_length')::int FROM things WHERE ns='models' AND type='Model'
+                    AND (data->>'context_length')::int > 100000 ORDER BY 3 LIMIT 10) q",
+        );
+        assert_eq!(top.split(',').count(), 10);
+        assert!(one::<bool>(
+            "SELECT MAX(updated_at) > now() - interval '1 minute' FROM things WHERE ns = 'models'"
+        ));
+
+        // Exact numerics, never through float.
+        assert_eq!(
+            one::<String>("SELECT (data->'pricing'->'input_cache_write')::text FROM things WHERE ns='models' AND id='google/gemini-3.1-flash-lite-preview'"),
+            "0.00000008333333333333334"
+        );
+        assert_eq!(
+            one::<String>("SELECT jsonb_typeof(data->'pricing'->'prompt') FROM things WHERE ns='models' AND id='anthropic/claude-opus-4'"),
+            "number"
+        );
+        assert!(one::<bool>("SELECT (data->'pricing'->>'prompt')::numeric = 0.000015 FROM things WHERE ns='models' AND id='anthropic/claude-opus-4'"));
+        // "-1" is null plus a flag.
+        assert!(one::<bool>("SELECT data->'pricing'->'prompt' = 'null'::jsonb AND (data->>'variable_price')::boolean FROM things WHERE ns='models' AND id='openrouter/auto'"));
+        assert_eq!(count("SELECT count(*) FROM things WHERE ns='models' AND (data->'pricing'->>'prompt')::numeric < 0"), 0);
+        // Labs and edges.
+        assert_eq!(
+            one::<String>("SELECT data->>'name' FROM things WHERE ns='labs' AND id='x-ai'"),
+            "xAI"
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT from_id FROM relationships WHERE id = 'provider-mistralai/devstral-small'"
+            ),
+            "mistralai"
+        );
+        // One run recorded, one open price period per model.
+        assert_eq!(count("SELECT count(*) FROM openrouter_sync_runs"), 1);
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history WHERE valid_to IS NULL"),
+            346
+        );
+    }
+
+    #[pg_test]
+    fn paginated_and_single_page_store_the_same() {
+        let single = TestServer::registry(fixture(NEW), None);
+        point_at(&single.models_url());
+        sync();
+        let content = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content), E'\\n' ORDER BY ns, id)) FROM things";
+        let one_page = one::<String>(content);
+        run("TRUNCATE things, relationships, openrouter_price_history, openrouter_change_log, openrouter_sync_runs");
+
+        let paged = TestServer::registry(fixture(NEW), Some(50));
+        point_at(&paged.models_url());
+        let s = sync();
+        assert_eq!(s["pages"], 7);
+        assert_eq!(s["models"], 346);
+        assert_eq!(paged.hits(), 7);
+        assert_eq!(one::<String>(content), one_page);
+    }
+
+    #[pg_test]
+    fn resync_is_idempotent() {
+        let server = TestServer::registry(fixture(NEW), None);
+        point_at(&server.models_url());
+        sync();
+        let data = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content, created_at), E'\\n' ORDER BY ns, id)) FROM things";
+        let before = one::<String>(data);
+        let s = sync();
+        assert_eq!(s["inserted"], 0);
+        assert_eq!(s["updated"], 0);
+        assert_eq!(s["added"], 0);
+        assert_eq!(s["removed"], 0);
+        assert_eq!(s["repriced"], 0);
+        assert_eq!(
+            s["unchanged"],
+            346 - 10,
+            "the ten expired models are deprecated, not unchanged"
+        );
+        assert_eq!(one::<String>(data), before);
+        assert_eq!(count("SELECT count(*) FROM openrouter_price_history"), 346);
+        assert_eq!(count("SELECT count(*) FROM openrouter_sync_runs"), 2);
+        // updated_at moved: the second sync confirmed every row.
+        assert!(one::<bool>(
+            "SELECT bool_and(updated_at > created_at) FROM things WHERE ns = 'models'"
+        ));
+    }
+
+    #[pg_test]
+    fn older_then_newer_registry() {
+        let old = TestServer::registry(fixture(OLD), None);
+        point_at(&old.models_url());
+        assert_eq!(sync()["models"], 321);
+
+        let new = TestServer::registry(fixture(NEW), None);
+        point_at(&new.models_url());
+        let before = fingerprint();
+        let refused = sync_error().expect("the guard refuses");
+        assert!(
+            refused.starts_with(
+                "55000: openrouter: this sync would mark 172 of 321 live models as removed"
+            ),
+            "{refused}"
+        );
+        assert_eq!(fingerprint(), before, "a refused sync changes nothing");
+
+        let s = sync_forced();
+        assert_eq!(s["added"], 197);
+        assert_eq!(s["removed"], 172);
+        assert_eq!(s["repriced"], 63);
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns='models'"),
+            321 + 197
+        );
+        assert_eq!(count("SELECT count(*) FROM things WHERE ns='models' AND data->>'deprecated_reason' = 'removed'"), 172);
+
+        // The 346 listed models carry the newer file's prices.
+        let newer: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        for m in newer["data"].as_array().unwrap() {
+            let id = m["id"].as_str().unwrap();
+            let prompt = m["pricing"]["prompt"].as_str().unwrap();
+            if prompt == "-1" {
+                continue;
+            }
+            let same = Spi::get_one_with_args::<bool>(
+                "SELECT (data->'pricing'->>'prompt')::numeric = $2::numeric FROM things WHERE ns='models' AND id=$1",
+                &[id.into(), prompt.into()],
+            )
+            .unwrap();
+            assert_eq!(same, Some(true), "{id}");
+        }
+        // A repriced model has two price periods, the first closed when the second opened.
+        let devstral = "SELECT count(*) FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'";
+        assert_eq!(count(devstral), 2);
+        assert!(one::<bool>(
+            "SELECT (array_agg(valid_to ORDER BY valid_from))[1] = (array_agg(valid_from ORDER BY valid_from))[2]
+                AND (array_agg(prompt_price ORDER BY valid_from)) = '{0.00000007,0.0000001}'::numeric[]
+               FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"
+        ));
+    }
+
+    #[pg_test]
+    fn offline_sync_from_json() {
+        let path = crate::testkit::fixture_dir().join(NEW);
+        let s = Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT openrouter_sync_from_json(pg_read_file($1)::jsonb)",
+            &[path.to_string_lossy().as_ref().into()],
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(s["models"], 346);
+        assert_eq!(s["source"], "openrouter_sync_from_json");
+        assert_eq!(count("SELECT count(*) FROM things WHERE ns='models'"), 346);
+    }
+
+    /// Every failure: a clear ERROR naming the URL, and the tables exactly as they were.
+    #[pg_test]
+    fn errors_leave_the_tables_unchanged() {
+        let good = TestServer::registry(fixture(OLD), None);
+        point_at(&good.models_url());
+        sync();
+        let before = fingerprint();
+
+        let cases: Vec<(&str, Reply, &str)> = vec![
+            ("500", Reply::json(500, "oops"), "58000: openrouter: GET {url} answered HTTP 500: oops"),
+            (
+                "401",
+                Reply::json(401, r#"{"error":{"code":401,"message":"No auth credentials found"}}"#),
+                "58000: openrouter: GET {url} answered HTTP 401: No auth credentials found",
+            ),
+            ("html", Reply::json(200, "<html>Bad gateway</html>"), "22000: openrouter: the response of GET {url} is not JSON"),
+            ("no data", Reply::json(200, r#"{"models":[]}"#), "22000: openrouter: the response of GET {url} is not a model list (no \"data\" key"),
+            ("data object", Reply::json(200, r#"{"data":{"id":"a/b"}}"#), "22000: openrouter: the response of GET {url} is not a model list (\"data\" is an object"),
+            ("no id", Reply::json(200, r#"{"data":[{"id":"a/b","pricing":{"prompt":"0","completion":"0"}},{"name":"x"}]}"#), "22000: openrouter: the response of GET {url} is unusable: model #1 in the response has no \"id\""),
+            ("empty", Reply::json(200, r#"{"data":[]}"#), "55000: openrouter: the registry from {url} is empty"),
+            ("truncated", Reply::Truncate { body: fixture(NEW).into_bytes(), sent: 1000 }, "08000: openrouter: GET {url} failed"),
+        ];
+        for (label, reply, expected) in cases {
+            let server = TestServer::start(move |_, _| reply.clone());
+            point_at(&server.models_url());
+            let err = sync_error().unwrap_or_else(|| panic!("{label}: no error"));
+            let expected = expected.replace("{url}", &server.models_url());
+            assert!(
+                err.starts_with(&expected),
+                "{label}: {err}\n  expected: {expected}"
+            );
+            assert_eq!(fingerprint(), before, "{label}: tables changed");
+        }
+
+        // Connection refused: a port nobody listens on (bound, then released).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        point_at(&format!("http://127.0.0.1:{port}/api/v1/models"));
+        let err = sync_error().unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "08000: openrouter: could not connect to http://127.0.0.1:{port}/api/v1/models"
+            )),
+            "{err}"
+        );
+
+        // A server that accepts and never answers: the timeout fires.
+        let hang = TestServer::start(|_, _| Reply::Hang);
+        point_at(&hang.models_url());
+        run("SET openrouter.timeout_ms = 500");
+        let t = std::time::Instant::now();
+        let err = sync_error().unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "08000: openrouter: GET {} timed out after 500 ms",
+                hang.models_url()
+            )),
+            "{err}"
+        );
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+
+        // The key never appears in messages.
+        run("SET openrouter.api_key = 'sk-or-v1-secret-test-key'");
+        let unauthorized =
+            TestServer::start(|_, _| Reply::json(403, r#"{"error":{"message":"Forbidden"}}"#));
+        point_at(&unauthorized.models_url());
+        let err = sync_error().unwrap();
+        assert!(
+            err.contains("HTTP 403: Forbidden") && !err.contains("sk-or-v1"),
+            "{err}"
+        );
+
+        // Only http(s).
+        run("SET openrouter.api_url = 'file:///etc/passwd'");
+        let err = sync_error().unwrap();
+        assert!(
+            err.starts_with(
+                "22023: openrouter: openrouter.api_url \"file:///etc/passwd\" is not usable"
+            ),
+            "{err}"
+        );
+        assert_eq!(fingerprint(), before);
+    }
+}

@@ -1,0 +1,181 @@
+//! What changed between the stored registry and the one that just arrived: the counts of the
+//! sync summary, the change log, which price periods to close and open, and the guard
+//! against a response that would wipe the registry. Pure Rust.
+
+use super::mapping::MappedModel;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What is stored about one model, as far as change tracking needs it.
+#[derive(Debug, Clone, Default)]
+pub struct Prior {
+    pub id: String,
+    pub name: Option<String>,
+    pub context_length: Option<i64>,
+    pub prices: BTreeMap<String, Option<String>>,
+    /// Marked deprecated (removed upstream or expired).
+    pub deprecated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub model_id: String,
+    /// added, removed, returned, repriced, prices_changed, renamed, context_changed
+    pub kind: &'static str,
+    /// JSON text of the old and new values (null for added/removed).
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Diff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub returned: Vec<String>,
+    /// Prompt or completion price changed.
+    pub repriced: Vec<String>,
+    /// Another price key changed (cache, image, ...), prompt and completion unchanged.
+    pub other_prices_changed: Vec<String>,
+    pub renamed: usize,
+    pub context_changed: usize,
+    /// Live before and now, nothing tracked changed.
+    pub unchanged: usize,
+    /// Live models before this sync (not deprecated).
+    pub live_before: usize,
+    pub changes: Vec<Change>,
+    /// Models whose open price period ends now (a new one opens for those still listed).
+    pub close_price_periods: Vec<String>,
+}
+
+fn prices_json(p: &BTreeMap<String, Option<String>>, keys: &[&str]) -> String {
+    let parts: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| keys.is_empty() || keys.contains(&k.as_str()))
+        .map(|(k, v)| {
+            format!(
+                "{}:{}",
+                serde_json::to_string(k).unwrap(),
+                v.as_deref().unwrap_or("null")
+            )
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+fn pick<'a>(p: &'a BTreeMap<String, Option<String>>, k: &str) -> Option<&'a Option<String>> {
+    p.get(k)
+}
+
+pub fn diff(prior: &[Prior], incoming: &[MappedModel]) -> Diff {
+    let mut d = Diff::default();
+    let before: HashMap<&str, &Prior> = prior.iter().map(|p| (p.id.as_str(), p)).collect();
+    let now: HashSet<&str> = incoming.iter().map(|m| m.id.as_str()).collect();
+    d.live_before = prior.iter().filter(|p| !p.deprecated).count();
+    let change = |id: &str, kind: &'static str, old: Option<String>, new: Option<String>| Change {
+        model_id: id.to_string(),
+        kind,
+        old,
+        new,
+    };
+
+    for m in incoming {
+        let Some(p) = before.get(m.id.as_str()) else {
+            d.added.push(m.id.clone());
+            d.changes.push(change(
+                &m.id,
+                "added",
+                None,
+                Some(prices_json(&m.prices, &["prompt", "completion"])),
+            ));
+            continue;
+        };
+        let mut changed = false;
+        if p.deprecated && !m.expired {
+            d.returned.push(m.id.clone());
+            d.changes.push(change(&m.id, "returned", None, None));
+            changed = true;
+        }
+        let main = ["prompt", "completion"];
+        if main
+            .iter()
+            .any(|k| pick(&p.prices, k) != pick(&m.prices, k))
+        {
+            d.repriced.push(m.id.clone());
+            d.changes.push(change(
+                &m.id,
+                "repriced",
+                Some(prices_json(&p.prices, &main)),
+                Some(prices_json(&m.prices, &main)),
+            ));
+            d.close_price_periods.push(m.id.clone());
+            changed = true;
+        } else if p.prices != m.prices {
+            d.other_prices_changed.push(m.id.clone());
+            d.changes.push(change(
+                &m.id,
+                "prices_changed",
+                Some(prices_json(&p.prices, &[])),
+                Some(prices_json(&m.prices, &[])),
+            ));
+            d.close_price_periods.push(m.id.clone());
+            changed = true;
+        }
+        if p.name != m.name {
+            d.renamed += 1;
+            d.changes.push(change(
+                &m.id,
+                "renamed",
+                Some(serde_json::to_string(&p.name).unwrap()),
+                Some(serde_json::to_string(&m.name).unwrap()),
+            ));
+            changed = true;
+        }
+        if p.context_length != m.context_length {
+            d.context_changed += 1;
+            d.changes.push(change(
+                &m.id,
+                "context_changed",
+                Some(serde_json::to_string(&p.context_length).unwrap()),
+                Some(serde_json::to_string(&m.context_length).unwrap()),
+            ));
+            changed = true;
+        }
+        if !changed && !p.deprecated {
+            d.unchanged += 1;
+        }
+    }
+    for p in prior {
+        if !p.deprecated && !now.contains(p.id.as_str()) {
+            d.removed.push(p.id.clone());
+            d.changes.push(change(
+                &p.id,
+                "removed",
+                Some(prices_json(&p.prices, &["prompt", "completion"])),
+                None,
+            ));
+            d.close_price_periods.push(p.id.clone());
+        }
+    }
+    d
+}
+
+/// Reads a stored `pricing` object (as JSON text) into canonical price text per key,
+/// in the same form mapping produces, so that prices compare exactly.
+pub fn prices_from_stored(pricing_json: Option<&str>) -> BTreeMap<String, Option<String>> {
+    let mut out = BTreeMap::new();
+    let Some(text) = pricing_json else { return out };
+    let Ok(map) = serde_json::from_str::<BTreeMap<String, &serde_json::value::RawValue>>(text)
+    else {
+        return out;
+    };
+    for (k, v) in map {
+        let t = v.get().trim();
+        if t == "null" {
+            // A variable price is stored as null; a null the API sent is not a price either.
+            // Both read back as "variable" only where mapping would have recorded one.
+            out.insert(k, None);
+        } else if let Some(c) = super::decimal::canonical_decimal(t) {
+            out.insert(k, Some(c));
+        }
+    }
+    out
+}

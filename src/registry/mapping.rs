@@ -1,0 +1,573 @@
+//! From the API's model objects to the rows we store: `things.data` for models and labs.
+//! Prices stay exact decimal text (emitted as JSON numbers verbatim); every field the API
+//! sends is kept, unknown ones under `extra`.
+
+use super::decimal::{canonical_decimal, parse_price, Price};
+use super::labs::{self, LabAccumulator, LabData};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashMap};
+
+/// Context lengths outside this range are treated as nonsense (and stored as null).
+pub const MAX_CONTEXT_LENGTH: i64 = 100_000_000;
+/// Fields a model object may carry that we map explicitly; anything else goes to `extra`.
+const KNOWN_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "canonical_slug",
+    "hugging_face_id",
+    "created",
+    "context_length",
+    "architecture",
+    "pricing",
+    "top_provider",
+    "per_request_limits",
+    "supported_parameters",
+    "default_parameters",
+    "expiration_date",
+    "knowledge_cutoff",
+    "reasoning",
+    "benchmarks",
+];
+
+#[derive(Serialize, Clone, Copy)]
+pub struct Metadata {
+    pub ns: &'static str,
+    pub visibility: &'static str,
+}
+
+/// One model, ready to store.
+#[derive(Debug, Clone)]
+pub struct MappedModel {
+    pub id: String,
+    pub lab: String,
+    /// `things.data`, as JSON text.
+    pub data: String,
+    /// `things.content`: the description.
+    pub description: String,
+    pub name: Option<String>,
+    pub context_length: Option<i64>,
+    /// Price keys in canonical decimal text; `None` where the price is variable ("-1").
+    pub prices: BTreeMap<String, Option<String>>,
+    /// The API says the model is past its expiration date.
+    pub expired: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MappedLab {
+    pub id: String,
+    pub name: String,
+    pub data: String,
+    pub description: String,
+}
+
+/// The whole registry of one sync, mapped.
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub models: Vec<MappedModel>,
+    pub labs: Vec<MappedLab>,
+    /// Things skipped or repaired, for a WARNING: the data is still usable.
+    pub warnings: Vec<String>,
+}
+
+/// A model we cannot store at all (no usable id): the response is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("model #{index} in the response {reason}")]
+pub struct ModelError {
+    pub index: usize,
+    pub reason: String,
+}
+
+#[derive(Serialize)]
+struct ModelData<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    description: &'a str,
+    provider: &'a str,
+    pricing: BTreeMap<String, Option<Box<RawValue>>>,
+    variable_price: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_length: Option<i64>,
+    modalities: Vec<String>,
+    input_modalities: Vec<String>,
+    output_modalities: Vec<String>,
+    features: Vec<&'static str>,
+    supported_parameters: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    architecture: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters_billions: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_parameters_billions: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    released: Option<String>,
+    created: Option<i64>,
+    canonical_slug: Option<String>,
+    hugging_face_id: Option<String>,
+    top_provider: Option<&'a RawValue>,
+    per_request_limits: Option<&'a RawValue>,
+    default_parameters: Option<&'a RawValue>,
+    knowledge_cutoff: Option<String>,
+    expiration_date: Option<String>,
+    reasoning: Option<&'a RawValue>,
+    benchmarks: Option<&'a RawValue>,
+    variant: Option<&'a str>,
+    base_id: &'a str,
+    deprecated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deprecated_reason: Option<&'static str>,
+    metadata: Metadata,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extra: BTreeMap<String, &'a RawValue>,
+}
+
+/// Reads one field; a field of the wrong type becomes `None` plus a warning.
+fn field<T: DeserializeOwned>(
+    obj: &BTreeMap<String, &RawValue>,
+    key: &str,
+    id: &str,
+    warnings: &mut Vec<String>,
+) -> Option<T> {
+    let raw = obj.get(key)?;
+    match serde_json::from_str::<Option<T>>(raw.get()) {
+        Ok(v) => v,
+        Err(_) => {
+            warnings.push(format!(
+                "{id}: ignored \"{key}\": unexpected value {}",
+                excerpt(raw.get(), 60)
+            ));
+            None
+        }
+    }
+}
+
+/// A raw field kept verbatim (objects, arrays, whatever the API sends).
+fn raw<'a>(obj: &BTreeMap<String, &'a RawValue>, key: &str) -> Option<&'a RawValue> {
+    obj.get(key).copied().filter(|r| r.get().trim() != "null")
+}
+
+pub fn excerpt(s: &str, max: usize) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() <= max {
+        clean
+    } else {
+        let cut: String = clean.chars().take(max).collect();
+        format!("{cut}...")
+    }
+}
+
+/// JSON number text from a canonical decimal (always valid JSON: digits, '.', '-').
+fn number(canonical: &str) -> Box<RawValue> {
+    RawValue::from_string(canonical.to_string()).expect("a canonical decimal is a JSON number")
+}
+
+/// `features` from `supported_parameters`, in a fixed order; every model streams.
+pub fn features(params: &[String]) -> Vec<&'static str> {
+    let has = |p: &str| params.iter().any(|x| x == p);
+    let mut out = Vec::new();
+    if has("tools") {
+        out.push("function_calling");
+    }
+    if has("tool_choice") {
+        out.push("tool_choice");
+    }
+    if has("structured_outputs") {
+        out.push("structured_outputs");
+    }
+    if has("response_format") {
+        out.push("json_mode");
+    }
+    if has("reasoning") || has("include_reasoning") || has("reasoning_effort") {
+        out.push("reasoning");
+    }
+    if has("web_search_options") {
+        out.push("web_search");
+    }
+    if has("logprobs") {
+        out.push("logprobs");
+    }
+    out.push("streaming");
+    out
+}
+
+/// Parameter count stated in an id or name: "70B" -> ("70B", 70, None);
+/// "30B-A3B" -> ("30B-A3B", 30, Some(3)); "8x7B" -> ("8x7B", 56, None).
+pub fn parameters(text: &str) -> Option<(String, String, Option<String>)> {
+    let tokens: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let billions = |t: &str| -> Option<String> {
+        let n = t.strip_suffix(['b', 'B'])?;
+        (!n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && n.as_bytes()[0].is_ascii_digit())
+        .then(|| canonical_decimal(n))
+        .flatten()
+    };
+    for (i, t) in tokens.iter().enumerate() {
+        if let Some(total) = billions(t) {
+            let active = tokens
+                .get(i + 1)
+                .and_then(|n| n.strip_prefix(['a', 'A']))
+                .and_then(billions);
+            let label = match &active {
+                Some(a) => format!("{total}B-A{a}B"),
+                None => format!("{total}B"),
+            };
+            return Some((label, total, active));
+        }
+        // Mixture of experts written as "8x7b".
+        if let Some((experts, size)) = t.split_once(['x', 'X']) {
+            if let (Ok(e), Some(s)) = (experts.parse::<u32>(), billions(size)) {
+                let each: f64 = s.parse().ok()?;
+                let total = canonical_decimal(&format!("{}", each * e as f64))?;
+                return Some((format!("{e}x{s}B"), total, None));
+            }
+        }
+    }
+    None
+}
+
+fn iso_date(unix_seconds: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(unix_seconds, 0).map(|t| t.date_naive().to_string())
+}
+
+/// "2026-01-15" or an RFC 3339 time, as a date.
+fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// Maps every model of a complete registry (all pages, in order). `today` decides which
+/// expiration dates are past. Models repeated in the response keep their last occurrence.
+pub fn map_models(
+    raw_models: &[&RawValue],
+    today: chrono::NaiveDate,
+) -> Result<Registry, ModelError> {
+    let mut warnings = Vec::new();
+    let mut models: Vec<MappedModel> = Vec::with_capacity(raw_models.len());
+    let mut position: HashMap<String, usize> = HashMap::with_capacity(raw_models.len());
+
+    for (index, raw_model) in raw_models.iter().enumerate() {
+        let obj: BTreeMap<String, &RawValue> =
+            serde_json::from_str(raw_model.get()).map_err(|_| ModelError {
+                index,
+                reason: format!("is not an object: {}", excerpt(raw_model.get(), 60)),
+            })?;
+        let id = match obj
+            .get("id")
+            .map(|r| serde_json::from_str::<Option<String>>(r.get()))
+        {
+            Some(Ok(Some(id))) if !id.trim().is_empty() => id,
+            Some(Ok(Some(_))) => {
+                return Err(ModelError {
+                    index,
+                    reason: "has an empty \"id\"".into(),
+                })
+            }
+            Some(Ok(None)) | None => {
+                return Err(ModelError {
+                    index,
+                    reason: "has no \"id\"".into(),
+                })
+            }
+            Some(Err(_)) => {
+                return Err(ModelError {
+                    index,
+                    reason: "has an \"id\" that is not a string".into(),
+                })
+            }
+        };
+        let Some((lab, _)) = id
+            .split_once('/')
+            .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
+        else {
+            warnings.push(format!(
+                "skipped model {:?}: its id has no \"lab/\" prefix",
+                excerpt(&id, 80)
+            ));
+            continue;
+        };
+        let lab = lab.to_string();
+        let w = &mut warnings;
+
+        let name: Option<String> = field(&obj, "name", &id, w);
+        let description: String = field(&obj, "description", &id, w).unwrap_or_default();
+        let context_length = match field::<serde_json::Number>(&obj, "context_length", &id, w) {
+            None => None,
+            Some(n) => match n.as_i64() {
+                Some(v) if (0..=MAX_CONTEXT_LENGTH).contains(&v) => Some(v),
+                _ => {
+                    w.push(format!(
+                        "{id}: ignored \"context_length\" {n}: not a token count"
+                    ));
+                    None
+                }
+            },
+        };
+
+        // Pricing: every key kept; decimal strings (or numbers) become exact JSON numbers,
+        // "-1" becomes null with variable_price; objects/arrays (overrides, ...) pass through.
+        let mut pricing = BTreeMap::new();
+        let mut prices = BTreeMap::new();
+        let mut variable_price = false;
+        match raw(&obj, "pricing")
+            .map(|r| serde_json::from_str::<BTreeMap<String, &RawValue>>(r.get()))
+        {
+            None => {}
+            Some(Err(_)) => w.push(format!("{id}: ignored \"pricing\": not an object")),
+            Some(Ok(map)) => {
+                for (key, value) in map {
+                    let text = value.get().trim();
+                    let as_text = if text.starts_with('"') {
+                        serde_json::from_str::<String>(text).ok()
+                    } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+                        Some(text.to_string())
+                    } else {
+                        None
+                    };
+                    match as_text {
+                        None if text == "null" => {
+                            pricing.insert(key.clone(), None);
+                            prices.insert(key, None);
+                        }
+                        None => {
+                            // Structured price information (e.g. long-context overrides).
+                            pricing.insert(key, Some(value.to_owned()));
+                        }
+                        Some(t) => match parse_price(&t) {
+                            Some(Price::Exact(d)) => {
+                                pricing.insert(key.clone(), Some(number(&d)));
+                                prices.insert(key, Some(d));
+                            }
+                            Some(Price::Variable) => {
+                                if key == "prompt" || key == "completion" {
+                                    variable_price = true;
+                                }
+                                pricing.insert(key.clone(), None);
+                                prices.insert(key, None);
+                            }
+                            None => {
+                                w.push(format!(
+                                    "{id}: ignored price \"{key}\" {}: not a price",
+                                    excerpt(text, 40)
+                                ));
+                                pricing.insert(key.clone(), None);
+                                prices.insert(key, None);
+                            }
+                        },
+                    }
+                }
+            }
+        }
+        if !prices.contains_key("prompt") && !variable_price {
+            w.push(format!("{id}: no usable prompt price"));
+        }
+
+        let arch: Option<BTreeMap<String, &RawValue>> =
+            raw(&obj, "architecture").and_then(|r| serde_json::from_str(r.get()).ok());
+        let list = |key: &str, w: &mut Vec<String>| -> Vec<String> {
+            arch.as_ref()
+                .and_then(|a| field::<Vec<String>>(a, key, &id, w))
+                .unwrap_or_default()
+        };
+        let input_modalities = list("input_modalities", w);
+        let output_modalities = list("output_modalities", w);
+        let mut modalities = input_modalities.clone();
+        for m in &output_modalities {
+            if !modalities.contains(m) {
+                modalities.push(m.clone());
+            }
+        }
+        let supported_parameters: Vec<String> =
+            field(&obj, "supported_parameters", &id, w).unwrap_or_default();
+        let created = field::<serde_json::Number>(&obj, "created", &id, w)
+            .and_then(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)));
+        let expiration_date: Option<String> = field(&obj, "expiration_date", &id, w);
+        let expired = expiration_date
+            .as_deref()
+            .and_then(parse_date)
+            .is_some_and(|d| d < today);
+
+        let (variant, base_id) = match id.rsplit_once(':') {
+            Some((base, v)) if !v.is_empty() && !v.contains('/') => (Some(v), base),
+            _ => (None, id.as_str()),
+        };
+        let slug = base_id.split_once('/').map_or(base_id, |(_, s)| s);
+        let params = parameters(slug).or_else(|| name.as_deref().and_then(parameters));
+
+        let extra: BTreeMap<String, &RawValue> = obj
+            .iter()
+            .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+
+        let data = ModelData {
+            id: &id,
+            name: name.as_deref(),
+            description: &description,
+            provider: &lab,
+            pricing,
+            variable_price,
+            context_length,
+            modalities,
+            input_modalities,
+            output_modalities,
+            features: features(&supported_parameters),
+            supported_parameters: supported_parameters.clone(),
+            architecture: raw(&obj, "architecture"),
+            parameters: params.as_ref().map(|p| p.0.clone()),
+            parameters_billions: params.as_ref().map(|p| number(&p.1)),
+            active_parameters_billions: params.as_ref().and_then(|p| p.2.as_deref().map(number)),
+            released: created.and_then(iso_date),
+            created,
+            canonical_slug: field(&obj, "canonical_slug", &id, w),
+            hugging_face_id: field(&obj, "hugging_face_id", &id, w),
+            top_provider: raw(&obj, "top_provider"),
+            per_request_limits: raw(&obj, "per_request_limits"),
+            default_parameters: raw(&obj, "default_parameters"),
+            knowledge_cutoff: field(&obj, "knowledge_cutoff", &id, w),
+            expiration_date,
+            reasoning: raw(&obj, "reasoning"),
+            benchmarks: raw(&obj, "benchmarks"),
+            variant,
+            base_id,
+            deprecated: expired,
+            deprecated_reason: expired.then_some("expired"),
+            metadata: Metadata {
+                ns: "models",
+                visibility: "public",
+            },
+            extra,
+        };
+        let data = serde_json::to_string(&data).expect("model data serializes");
+        let mapped = MappedModel {
+            id: id.clone(),
+            lab,
+            data,
+            description,
+            name,
+            context_length,
+            prices,
+            expired,
+        };
+        match position.get(&id) {
+            Some(&at) => {
+                warnings.push(format!(
+                    "{id}: listed more than once; kept the last occurrence"
+                ));
+                models[at] = mapped;
+            }
+            None => {
+                position.insert(id, models.len());
+                models.push(mapped);
+            }
+        }
+    }
+
+    let labs = map_labs(&models);
+    Ok(Registry {
+        models,
+        labs,
+        warnings,
+    })
+}
+
+/// Labs in order of first appearance, each with its models in API order.
+pub fn map_labs(models: &[MappedModel]) -> Vec<MappedLab> {
+    let mut order: Vec<String> = Vec::new();
+    let mut acc: HashMap<&str, LabAccumulator> = HashMap::new();
+    for m in models {
+        acc.entry(m.lab.as_str())
+            .or_insert_with(|| {
+                order.push(m.lab.clone());
+                LabAccumulator::default()
+            })
+            .add(&m.id, m.name.as_deref());
+    }
+    order
+        .iter()
+        .map(|id| {
+            let lab = &acc[id.as_str()];
+            let name = lab.display_name(id);
+            let curated = labs::curated(id);
+            let description = format!(
+                "{name}: AI lab with {} model{} on OpenRouter",
+                lab.models.len(),
+                if lab.models.len() == 1 { "" } else { "s" }
+            );
+            let data = LabData {
+                id,
+                name: &name,
+                description: &description,
+                website: curated.map(|c| c.website),
+                founded: curated.map(|c| c.founded),
+                headquarters: curated.map(|c| c.headquarters),
+                models: &lab.models,
+                model_count: lab.models.len(),
+                deprecated: false,
+                metadata: Metadata {
+                    ns: "labs",
+                    visibility: "public",
+                },
+            };
+            MappedLab {
+                id: id.clone(),
+                data: serde_json::to_string(&data).expect("lab data serializes"),
+                description,
+                name,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_counts() {
+        assert_eq!(
+            parameters("llama-3.3-70b-instruct"),
+            Some(("70B".into(), "70".into(), None))
+        );
+        assert_eq!(
+            parameters("qwen3-30b-a3b"),
+            Some(("30B-A3B".into(), "30".into(), Some("3".into())))
+        );
+        assert_eq!(
+            parameters("Qwen3 235B A22B Thinking"),
+            Some(("235B-A22B".into(), "235".into(), Some("22".into())))
+        );
+        assert_eq!(
+            parameters("mixtral-8x7b-instruct"),
+            Some(("8x7B".into(), "56".into(), None))
+        );
+        assert_eq!(
+            parameters("gemma-3-4b-it"),
+            Some(("4B".into(), "4".into(), None))
+        );
+        assert_eq!(parameters("gpt-4o"), None);
+        assert_eq!(parameters("claude-sonnet-4"), None);
+    }
+
+    #[test]
+    fn features_from_parameters() {
+        let p: Vec<String> = ["tools", "response_format", "include_reasoning"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            features(&p),
+            vec!["function_calling", "json_mode", "reasoning", "streaming"]
+        );
+        assert_eq!(features(&[]), vec!["streaming"]);
+    }
+}

@@ -1,0 +1,14 @@
+//! The registry as the API sends it, and as we store it. Pure Rust: no Postgres here, so
+//! `cargo test` checks parsing and mapping against the real fixture files in seconds.
+
+pub mod decimal;
+pub mod diff;
+pub mod labs;
+pub mod mapping;
+pub mod page;
+
+#[cfg(test)]
+mod fixture_tests;
+
+pub use mapping::{map_models, MappedModel, Registry};
+pub use page::{parse_page, Page, ShapeError};

@@ -1,0 +1,258 @@
+//! SPI at the edge: a handful of set-based statements per sync. Values travel as array
+//! parameters (`unnest($1::text[], ...)`), never formatted into SQL text.
+
+use crate::registry::diff::{prices_from_stored, Diff, Prior};
+use crate::registry::Registry;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+/// Serialises syncs: two concurrent syncs cannot interleave their writes.
+const SYNC_LOCK_KEY: i64 = 0x6f70_656e_726f_7574; // "openrout"
+
+pub struct Written {
+    pub inserted: i64,
+    pub updated: i64,
+    pub run_id: i64,
+}
+
+pub struct RunInfo<'a> {
+    pub source: &'a str,
+    pub forced: bool,
+    pub pages: i32,
+    pub requests: i32,
+    pub bytes: i64,
+    pub elapsed_ms: f64,
+    pub warnings: &'a [String],
+}
+
+type R<T> = Result<T, pgrx::spi::Error>;
+
+pub fn lock() {
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_advisory_xact_lock($1)",
+        &[SYNC_LOCK_KEY.into()],
+    )
+    .expect("advisory lock");
+}
+
+/// The stored models, as far as change tracking needs them.
+pub fn load_prior() -> Vec<Prior> {
+    Spi::connect(|client| -> R<Vec<Prior>> {
+        let rows = client.select(
+            "SELECT id, data->>'name', data->>'context_length', (data->'pricing')::text,
+                    coalesce(data->'deprecated' = 'true'::jsonb, false)
+               FROM things WHERE ns = 'models'",
+            None,
+            &[],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let pricing: Option<String> = row.get(4)?;
+            out.push(Prior {
+                id: row.get::<String>(1)?.unwrap_or_default(),
+                name: row.get(2)?,
+                context_length: row.get::<String>(3)?.and_then(|s| s.parse().ok()),
+                prices: prices_from_stored(pricing.as_deref()),
+                deprecated: row.get(5)?.unwrap_or(false),
+            });
+        }
+        Ok(out)
+    })
+    .expect("reading the stored models")
+}
+
+pub fn write(reg: &Registry, diff: &Diff, run: &RunInfo) -> Written {
+    Spi::connect_mut(|client| write_all(client, reg, diff, run)).unwrap_or_else(|e| {
+        pgrx::error!("openrouter: writing the registry failed: {e}");
+    })
+}
+
+fn count(v: &[String]) -> i32 {
+    v.len() as i32
+}
+
+fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunInfo) -> R<Written> {
+    // One timestamp for the whole sync (not now(): two syncs in one transaction must still
+    // open distinct price periods).
+    let at: String = client
+        .select("SELECT clock_timestamp()::text", None, &[])?
+        .first()
+        .get::<String>(1)?
+        .unwrap_or_default();
+    let at = at.as_str();
+    let ids: Vec<&str> = reg.models.iter().map(|m| m.id.as_str()).collect();
+    let labs_of: Vec<&str> = reg.models.iter().map(|m| m.lab.as_str()).collect();
+
+    // Models. Unchanged data keeps its stored value (and TOAST pointer): the row is touched
+    // only to confirm updated_at.
+    let (inserted, updated) = {
+        let datas: Vec<&str> = reg.models.iter().map(|m| m.data.as_str()).collect();
+        let contents: Vec<&str> = reg.models.iter().map(|m| m.description.as_str()).collect();
+        let row = client
+            .update(
+                "WITH incoming AS MATERIALIZED (
+                     SELECT u.id, u.data::jsonb AS data, u.content
+                       FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
+                 ), prior AS (
+                     SELECT i.id, t.data = i.data AS same
+                       FROM incoming i JOIN things t ON t.ns = 'models' AND t.id = i.id
+                 ), up AS (
+                     INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
+                     SELECT 'models', id, 'Model', data, content, $4::timestamptz, $4::timestamptz FROM incoming
+                     ON CONFLICT (ns, id) DO UPDATE
+                        SET type = EXCLUDED.type,
+                            data = CASE WHEN t.data = EXCLUDED.data THEN t.data ELSE EXCLUDED.data END,
+                            content = CASE WHEN t.content = EXCLUDED.content THEN t.content ELSE EXCLUDED.content END,
+                            updated_at = EXCLUDED.updated_at
+                     RETURNING t.id, (t.xmax = 0) AS inserted
+                 )
+                 SELECT count(*) FILTER (WHERE up.inserted),
+                        count(*) FILTER (WHERE NOT up.inserted AND NOT coalesce(p.same, false))
+                   FROM up LEFT JOIN prior p ON p.id = up.id",
+                None,
+                &[ids.clone().into(), datas.into(), contents.into(), at.into()],
+            )?
+            .first();
+        (
+            row.get::<i64>(1)?.unwrap_or(0),
+            row.get::<i64>(2)?.unwrap_or(0),
+        )
+    };
+
+    // Models that vanished upstream: kept, marked, with the time they were first missed.
+    if !diff.removed.is_empty() {
+        client.update(
+            "UPDATE things
+                SET data = data || jsonb_build_object('deprecated', true, 'deprecated_reason', 'removed',
+                                                      'deprecated_at', $2::timestamptz)
+              WHERE ns = 'models' AND id = ANY($1::text[])",
+            None,
+            &[diff.removed.clone().into(), at.into()],
+        )?;
+    }
+
+    // Labs seen in this response; labs with no live model left are marked deprecated.
+    {
+        let lab_ids: Vec<&str> = reg.labs.iter().map(|l| l.id.as_str()).collect();
+        let lab_datas: Vec<&str> = reg.labs.iter().map(|l| l.data.as_str()).collect();
+        let lab_contents: Vec<&str> = reg.labs.iter().map(|l| l.description.as_str()).collect();
+        client.update(
+            "INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
+             SELECT 'labs', u.id, 'Lab', u.data::jsonb, u.content, $4::timestamptz, $4::timestamptz
+               FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
+             ON CONFLICT (ns, id) DO UPDATE
+                SET type = EXCLUDED.type,
+                    data = CASE WHEN t.data = EXCLUDED.data THEN t.data ELSE EXCLUDED.data END,
+                    content = EXCLUDED.content,
+                    updated_at = EXCLUDED.updated_at",
+            None,
+            &[
+                lab_ids.clone().into(),
+                lab_datas.into(),
+                lab_contents.into(),
+                at.into(),
+            ],
+        )?;
+        client.update(
+            "UPDATE things
+                SET data = data || jsonb_build_object('deprecated', true, 'deprecated_reason', 'no live models',
+                                                      'deprecated_at', $2::timestamptz)
+              WHERE ns = 'labs' AND id <> ALL($1::text[])
+                AND coalesce(data->'deprecated' <> 'true'::jsonb, true)",
+            None,
+            &[lab_ids.into(), at.into()],
+        )?;
+    }
+
+    // Lab -> model edges (the id determines both ends, so an existing edge stays as it is).
+    client.update(
+        "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
+         SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
+           FROM unnest($1::text[], $2::text[]) AS u(id, lab)
+         ON CONFLICT (ns, id) DO NOTHING",
+        None,
+        &[ids.clone().into(), labs_of.into(), at.into()],
+    )?;
+
+    // Price periods: close the changed and the vanished, open one for every listed model
+    // without an open period (new, returned, repriced).
+    if !diff.close_price_periods.is_empty() {
+        client.update(
+            "UPDATE openrouter_price_history SET valid_to = $2::timestamptz
+              WHERE valid_to IS NULL AND model_id = ANY($1::text[])",
+            None,
+            &[diff.close_price_periods.clone().into(), at.into()],
+        )?;
+    }
+    client.update(
+        "INSERT INTO openrouter_price_history
+                (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
+         SELECT t.id, $2::timestamptz, coalesce(t.data->'pricing', '{}'),
+                (t.data->'pricing'->>'prompt')::numeric, (t.data->'pricing'->>'completion')::numeric,
+                coalesce(t.data->'variable_price' = 'true'::jsonb, false)
+           FROM unnest($1::text[]) AS u(id)
+           JOIN things t ON t.ns = 'models' AND t.id = u.id
+          WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
+                             WHERE h.model_id = u.id AND h.valid_to IS NULL)",
+        None,
+        &[ids.into(), at.into()],
+    )?;
+
+    // The run, then what it changed.
+    let run_id = client
+        .update(
+            "INSERT INTO openrouter_sync_runs
+                    (started_at, finished_at, duration_ms, source, forced, models, labs, inserted, updated,
+                     unchanged, added, removed, returned, repriced, prices_changed, renamed, context_changed,
+                     pages, requests, bytes, warnings)
+             VALUES ($20::timestamptz - make_interval(secs => $1 / 1000.0), clock_timestamp(), round($1::numeric, 1),
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             RETURNING id",
+            None,
+            &[
+                run.elapsed_ms.into(),
+                run.source.into(),
+                run.forced.into(),
+                (reg.models.len() as i32).into(),
+                (reg.labs.len() as i32).into(),
+                (inserted as i32).into(),
+                (updated as i32).into(),
+                (diff.unchanged as i32).into(),
+                count(&diff.added).into(),
+                count(&diff.removed).into(),
+                count(&diff.returned).into(),
+                count(&diff.repriced).into(),
+                count(&diff.other_prices_changed).into(),
+                (diff.renamed as i32).into(),
+                (diff.context_changed as i32).into(),
+                run.pages.into(),
+                run.requests.into(),
+                run.bytes.into(),
+                run.warnings.iter().take(100).cloned().collect::<Vec<String>>().into(),
+                at.into(),
+            ],
+        )?
+        .first()
+        .get::<i64>(1)?
+        .unwrap_or(0);
+
+    if !diff.changes.is_empty() {
+        let model_ids: Vec<&str> = diff.changes.iter().map(|c| c.model_id.as_str()).collect();
+        let kinds: Vec<&str> = diff.changes.iter().map(|c| c.kind).collect();
+        let olds: Vec<Option<&str>> = diff.changes.iter().map(|c| c.old.as_deref()).collect();
+        let news: Vec<Option<&str>> = diff.changes.iter().map(|c| c.new.as_deref()).collect();
+        client.update(
+            "INSERT INTO openrouter_change_log (run_id, changed_at, model_id, change, old_value, new_value)
+             SELECT $1, $6::timestamptz, u.model_id, u.change, u.old::jsonb, u.new::jsonb
+               FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(model_id, change, old, new)",
+            None,
+            &[run_id.into(), model_ids.into(), kinds.into(), olds.into(), news.into(), at.into()],
+        )?;
+    }
+
+    Ok(Written {
+        inserted,
+        updated,
+        run_id,
+    })
+}
