@@ -33,19 +33,17 @@ pub enum SyncError {
     TooLarge { url: String, limit: usize },
     #[error("the response of GET {url} is not valid UTF-8 (byte {at})")]
     Utf8 { url: String, at: usize },
-    #[error("the response of GET {url} {detail}; it begins: {excerpt}")]
+    #[error("{} {detail}; it begins: {excerpt}", what(.url))]
     Body {
         url: String,
         detail: String,
         excerpt: String,
     },
-    #[error("the response of GET {url} is unusable: {0}", .source)]
+    #[error("{} is unusable: {}", what(.url), .source)]
     Model { url: String, source: ModelError },
     #[error("pagination of {url} {reason}")]
     Pagination { url: String, reason: String },
-    #[error(
-        "the registry from {url} is empty (no models): refusing to treat every model as removed"
-    )]
+    #[error("{} holds no models: refusing to treat every model as removed", what(.url))]
     Empty { url: String },
     #[error("this sync would mark {removing} of {live} live models as removed ({percent:.0}% > openrouter.max_removed_fraction = {limit})")]
     TooManyRemoved {
@@ -56,6 +54,17 @@ pub enum SyncError {
     },
     #[error("{0}")]
     Argument(String),
+}
+
+/// Names where a body came from: the URL fetched, or the payload given to a function.
+pub const PAYLOAD: &str = "openrouter_sync_from_json";
+
+fn what(url: &str) -> String {
+    if url == PAYLOAD {
+        "the payload given to openrouter_sync_from_json".to_string()
+    } else {
+        format!("the response of GET {url}")
+    }
 }
 
 fn fmt_message(m: &str) -> String {

@@ -18,6 +18,7 @@ pub mod testkit;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("../sql/analyst.sql", name = "analyst");
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

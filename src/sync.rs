@@ -43,7 +43,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             let bytes = body.len();
             Fetched {
                 bodies: vec![body],
-                source: "openrouter_sync_from_json".into(),
+                source: crate::error::PAYLOAD.into(),
                 requests: 0,
                 bytes,
             }

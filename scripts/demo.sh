@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The main job: set everything up, sync the registry inside Postgres, and print the ten
+# cheapest models with more than 100,000 tokens of context.
+#
+#   scripts/demo.sh            sync the sample registry the repository ships (served on loopback)
+#   OPENROUTER_API_URL=live scripts/demo.sh   sync the live OpenRouter API instead
+#   scripts/demo.sh stop       stop the demo cluster
+#
+# The cluster stays up afterwards (127.0.0.1:${DEMO_PORT:-55431}, user postgres) so you can
+# explore: psql -h 127.0.0.1 -p 55431 -U postgres
+source "$(dirname "$0")/common.sh"
+need_root "$@"
+DEMO_DIR=${DEMO_DIR:-/tmp/openrouter-demo-pg}
+DEMO_PORT=${DEMO_PORT:-55431}
+
+if [[ ${1:-} == stop ]]; then cluster_stop "$DEMO_DIR"; say "stopped"; exit 0; fi
+
+"$ROOT/scripts/setup.sh"
+cluster_start "$DEMO_DIR" "$DEMO_PORT"
+psql_() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$DEMO_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+SERVE_PID=""
+trap '[[ -n $SERVE_PID ]] && kill $SERVE_PID 2>/dev/null || true' EXIT
+case ${OPENROUTER_API_URL:-sample} in
+  sample) serve_start "$ROOT/sample/models.json"
+          url="http://127.0.0.1:$SERVE_PORT/api/v1/models?output_modalities=all" ;;
+  live)   url="https://openrouter.ai/api/v1/models?output_modalities=all" ;;
+  *)      url=$OPENROUTER_API_URL ;;
+esac
+say "syncing from $url"
+psql_ <<SQL
+CREATE EXTENSION IF NOT EXISTS openrouter_registry;
+ALTER EXTENSION openrouter_registry UPDATE;
+SET openrouter.api_url = '$url';
+\pset format aligned
+\echo 'SELECT openrouter_sync();'
+SELECT jsonb_pretty(openrouter_sync()) AS summary;
+\echo 'The ten cheapest models with more than 100,000 tokens of context:'
+SELECT * FROM cheapest_models(100000);
+SQL
+say "cluster left running: psql -h 127.0.0.1 -p $DEMO_PORT -U postgres   (stop: scripts/demo.sh stop)"
