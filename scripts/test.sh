@@ -7,6 +7,14 @@ need_root "$@"
 "$ROOT/scripts/setup.sh" --no-install
 cd "$ROOT"
 
+if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+  say "cargo fmt --check, cargo clippy -D warnings"
+  cargo fmt --all -- --check
+  cargo clippy --quiet --all-targets --features "pg15 pg_test" -- -D warnings
+else
+  say "NOTE: rustfmt/clippy are not installed with this toolchain: formatting and lints not checked"
+fi
+
 [[ -d ../shared/fixtures/openrouter ]] || die "the fixtures are read in place from $(cd .. && pwd)/shared/fixtures/openrouter, which is missing"
 
 say "cargo pgrx test pg15 (unit tests + Postgres tests)"
@@ -15,5 +23,9 @@ chown postgres:postgres target/test-pgdata
 # The postgres OS user must read the fixtures and the test database directory.
 CARGO_PGRX_TEST_RUNAS=postgres cargo pgrx test pg15
 
+# cargo pgrx test installed this build into PostgreSQL 15: the SQL tests below use it.
 say "SQL regression tests (pg_regress)"
 "$ROOT/tests/pg_regress/run.sh"
+
+say "pg_cron integration (a real every-minute job; about 2 minutes)"
+"$ROOT/tests/cron/run.sh"

@@ -19,6 +19,7 @@ pub mod testkit;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 extension_sql_file!("../sql/analyst.sql", name = "analyst");
+extension_sql_file!("../sql/operate.sql", name = "operate", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# pg_cron really runs the sync: a throwaway cluster with pg_cron 1.4 preloaded, an
+# every-minute job against the loopback fixture server; then a refusing source, whose
+# failure must land in cron.job_run_details with the data unchanged. About 2-3 minutes
+# (pg_cron has minute granularity).
+source "$(dirname "$0")/../../scripts/common.sh"
+need_root "$@"
+DIR=${CRON_DIR:-/tmp/openrouter-cron-pg}
+PORT=${CRON_PORT:-55433}
+FIXTURE=$ROOT/../shared/fixtures/openrouter/models-2026-03-10.json
+[[ -f $FIXTURE ]] || die "missing fixture $FIXTURE"
+
+cluster_stop "$DIR"; rm -rf "$DIR"
+cluster_start "$DIR" "$PORT"
+SERVE_PID=""
+trap '[[ -n $SERVE_PID ]] && kill $SERVE_PID 2>/dev/null; cluster_stop "$DIR"; rm -rf "$DIR"' EXIT
+serve_start "$FIXTURE"
+q() { "$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1"; }
+passed=0; failed=0
+check() {  # NAME SQL-returning-boolean
+  if [[ $(q "$2") == t ]]; then passed=$((passed + 1)); echo "ok   $1"
+  else failed=$((failed + 1)); echo "FAIL $1 ($2)"; fi
+}
+wait_for() {  # SQL-returning-boolean, seconds
+  local deadline=$((SECONDS + $2))
+  until [[ $(q "$1") == t ]]; do
+    ((SECONDS < deadline)) || return 1
+    sleep 2
+  done
+}
+
+q "CREATE EXTENSION pg_cron"
+q "CREATE EXTENSION openrouter_registry"
+q "ALTER DATABASE postgres SET openrouter.api_url = 'http://127.0.0.1:$SERVE_PORT/api/v1/models'"
+q "ALTER DATABASE postgres SET openrouter.max_retries = 0"
+job=$(q "SELECT openrouter_schedule('* * * * *')")
+echo "scheduled job $job; waiting for pg_cron to run it (up to 150 s)"
+wait_for "SELECT EXISTS (SELECT 1 FROM cron.job_run_details WHERE jobid = $job AND status IN ('succeeded', 'failed'))" 150 \
+  || { tail -20 "$DIR/server.log"; die "pg_cron did not run the job"; }
+check "the job succeeded in cron.job_run_details" \
+  "SELECT bool_and(status = 'succeeded') FROM cron.job_run_details WHERE jobid = $job AND status <> 'running'"
+check "the sync is in the history" "SELECT count(*) >= 1 AND bool_and(models = 346) FROM openrouter_sync_runs"
+check "the models are there" "SELECT count(*) = 346 FROM things WHERE ns = 'models'"
+check "health is ok and shows the schedule" "SELECT status = 'ok' AND schedule = '* * * * *' FROM openrouter_health()"
+
+# A source that refuses connections: the next run fails, the data stays as it was.
+dead_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+q "ALTER DATABASE postgres SET openrouter.api_url = 'http://127.0.0.1:$dead_port/api/v1/models'"
+before=$(q "SELECT count(*) || md5(string_agg(id || data::text, ',' ORDER BY id)) FROM things")
+runs_before=$(q "SELECT count(*) FROM openrouter_sync_runs")
+marker=$(q "SELECT now()")
+wait_for "SELECT EXISTS (SELECT 1 FROM cron.job_run_details WHERE jobid = $job AND status = 'failed' AND start_time > '$marker')" 150 \
+  || die "no failed run recorded"
+q "SELECT openrouter_unschedule()" >/dev/null
+check "the failure names the cause" \
+  "SELECT return_message LIKE '%could not connect to http://127.0.0.1:$dead_port/api/v1/models%' FROM cron.job_run_details WHERE jobid = $job AND status = 'failed' ORDER BY end_time DESC LIMIT 1"
+wait_for "SELECT NOT EXISTS (SELECT 1 FROM cron.job_run_details WHERE status = 'running')" 60 || true
+check "the data is unchanged" "SELECT count(*) || md5(string_agg(id || data::text, ',' ORDER BY id)) = '$before' FROM things"
+check "no run was recorded for the failure" "SELECT count(*) = $runs_before FROM openrouter_sync_runs"
+check "health reports the failure" \
+  "SELECT status = 'failing' AND last_failure LIKE '%could not connect%' AND last_failure_at IS NOT NULL FROM openrouter_health()"
+check "unscheduled" "SELECT count(*) = 0 FROM cron.job"
+echo "pg_cron: $passed passed, $failed failed"
+((failed == 0))
