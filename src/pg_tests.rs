@@ -565,7 +565,9 @@ mod tests {
     fn err(sql: &str) -> String {
         run("CREATE OR REPLACE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
              BEGIN EXECUTE q; RETURN NULL; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$");
-        Spi::get_one_with_args::<String>("SELECT pg_temp.err($1)", &[sql.into()]).unwrap().unwrap_or_default()
+        Spi::get_one_with_args::<String>("SELECT pg_temp.err($1)", &[sql.into()])
+            .unwrap()
+            .unwrap_or_default()
     }
 
     #[pg_test]
@@ -577,7 +579,11 @@ mod tests {
              DECLARE h text; BEGIN PERFORM openrouter_schedule(); RETURN NULL;
              EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT; RETURN h; END $$");
         let hint = one::<String>("SELECT pg_temp.hint()");
-        for needle in ["shared_preload_libraries", "cron.database_name", "CREATE EXTENSION pg_cron"] {
+        for needle in [
+            "shared_preload_libraries",
+            "cron.database_name",
+            "CREATE EXTENSION pg_cron",
+        ] {
             assert!(hint.contains(needle), "{hint}");
         }
     }
@@ -592,12 +598,24 @@ mod tests {
         );
         let again = one::<i64>("SELECT openrouter_schedule('30 3 * * *')");
         assert_eq!(again, job, "rescheduling replaces the job");
-        assert_eq!(count("SELECT count(*) FROM cron.job WHERE command LIKE '%openrouter_sync%'"), 1);
-        assert_eq!(one::<String>(&format!("SELECT schedule FROM cron.job WHERE jobid = {job}")), "30 3 * * *");
-        let health_schedule = one::<String>("SELECT schedule || ' ' || job_name FROM openrouter_health()");
+        assert_eq!(
+            count("SELECT count(*) FROM cron.job WHERE command LIKE '%openrouter_sync%'"),
+            1
+        );
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT schedule FROM cron.job WHERE jobid = {job}"
+            )),
+            "30 3 * * *"
+        );
+        let health_schedule =
+            one::<String>("SELECT schedule || ' ' || job_name FROM openrouter_health()");
         assert_eq!(health_schedule, "30 3 * * * openrouter-sync");
         assert!(one::<bool>("SELECT openrouter_unschedule()"));
-        assert_eq!(count("SELECT count(*) FROM cron.job WHERE command LIKE '%openrouter_sync%'"), 0);
+        assert_eq!(
+            count("SELECT count(*) FROM cron.job WHERE command LIKE '%openrouter_sync%'"),
+            0
+        );
         assert!(!one::<bool>("SELECT openrouter_unschedule()"));
         assert!(err("SELECT openrouter_schedule('every full moon')").contains("invalid schedule"));
     }
@@ -606,14 +624,24 @@ mod tests {
     fn staleness_and_health() {
         // Never synced: stale, and the health row says so without erroring.
         assert!(one::<bool>("SELECT openrouter_is_stale()"));
-        assert_eq!(one::<String>("SELECT status FROM openrouter_health()"), "never synced");
-        assert!(Spi::get_one::<pgrx::datum::TimestampWithTimeZone>("SELECT openrouter_last_sync()").unwrap().is_none());
+        assert_eq!(
+            one::<String>("SELECT status FROM openrouter_health()"),
+            "never synced"
+        );
+        assert!(Spi::get_one::<pgrx::datum::TimestampWithTimeZone>(
+            "SELECT openrouter_last_sync()"
+        )
+        .unwrap()
+        .is_none());
 
         let server = TestServer::registry(fixture(NEW), None);
         point_at(&server.models_url());
         sync();
         assert!(!one::<bool>("SELECT openrouter_is_stale()"));
-        assert_eq!(one::<String>("SELECT status FROM openrouter_health()"), "ok");
+        assert_eq!(
+            one::<String>("SELECT status FROM openrouter_health()"),
+            "ok"
+        );
         assert!(one::<bool>("SELECT live_models = 336 AND deprecated_models = 10 AND labs = 57 AND NOT is_stale FROM openrouter_health()"));
         // The seed's check agrees with ours.
         assert!(one::<bool>("SELECT openrouter_last_sync() - MAX(updated_at) BETWEEN '0' AND '5 seconds' FROM things WHERE ns = 'models'"));
@@ -623,7 +651,9 @@ mod tests {
         run("UPDATE things SET updated_at = updated_at - interval '26 hours'");
         assert!(one::<bool>("SELECT openrouter_is_stale()"));
         assert!(!one::<bool>("SELECT openrouter_is_stale('2 days')"));
-        assert!(one::<bool>("SELECT MAX(updated_at) < now() - interval '25 hours' FROM things WHERE ns = 'models'"));
+        assert!(one::<bool>(
+            "SELECT MAX(updated_at) < now() - interval '25 hours' FROM things WHERE ns = 'models'"
+        ));
         assert!(one::<bool>("SELECT status = 'stale' AND is_stale AND hours_since_success >= 26 FROM openrouter_health()"));
 
         // The history row of the run.
