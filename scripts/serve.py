@@ -3,6 +3,7 @@
 
 Usage:
     serve.py FILE PORT [--page-size N] [--host 127.0.0.1] [--port-file PATH]
+                       [--delay-ms N]
 
 Routes:
     GET /api/v1/models   without --page-size: FILE's bytes, verbatim.
@@ -10,6 +11,8 @@ Routes:
                          paged with ?offset=K&limit=N (limit is capped at N).
                          Other query parameters (e.g. output_modalities=all)
                          are ignored, and carried over into links.next.
+                         With --delay-ms N every answer (each page) is sent
+                         only after sleeping N milliseconds.
     GET /healthz         200 "ok"
     anything else        404 {"error":{"code":404,"message":"Not Found"}}
 
@@ -28,6 +31,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -70,6 +74,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_body(200, b"ok", "text/plain; charset=utf-8", head=head)
         if url.path != MODELS_PATH:
             return self.send_error_json(404, "Not Found", head=head)
+        if self.server.delay_ms:
+            time.sleep(self.server.delay_ms / 1000.0)
         try:
             with open(self.server.file, "rb") as fh:
                 raw = fh.read()
@@ -164,6 +170,13 @@ def positive_int(value):
     return n
 
 
+def non_negative_int(value):
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return n
+
+
 def write_port_file(path, port):
     tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "w") as fh:
@@ -184,6 +197,8 @@ def main(argv=None):
     ap.add_argument("--port-file", default=None,
                     help="write the bound port here once listening")
     ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    ap.add_argument("--delay-ms", type=non_negative_int, default=0,
+                    help="sleep N ms before answering each %s request" % MODELS_PATH)
     args = ap.parse_args(argv)
 
     if not os.path.isfile(args.file):
@@ -200,6 +215,7 @@ def main(argv=None):
     server.file = os.path.abspath(args.file)
     server.page_size = args.page_size
     server.verbose = args.verbose
+    server.delay_ms = args.delay_ms
     server.base_url = "http://%s:%d" % ("[%s]" % host if family == socket.AF_INET6 else host, port)
 
     def stop(signum, frame):

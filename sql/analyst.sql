@@ -256,6 +256,6 @@ AS $$
      WHERE c.changed_at >= since
      ORDER BY c.changed_at, c.model_id, c.change
 $$;
-COMMENT ON FUNCTION openrouter_changes(timestamptz) IS 'What the syncs since a time changed: added, removed, returned, repriced (old and new prompt/completion prices), prices_changed (other price keys), renamed, context_changed.';
+COMMENT ON FUNCTION openrouter_changes(timestamptz) IS 'What the syncs since a time changed: added, removed, returned, expired, repriced (old and new prompt/completion prices), prices_changed (other price keys), renamed, context_changed.';
 
 GRANT SELECT ON openrouter_models, openrouter_models_all, openrouter_labs TO PUBLIC;

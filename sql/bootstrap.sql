@@ -60,6 +60,7 @@ CREATE TABLE openrouter_sync_runs (
     added           integer NOT NULL,
     removed         integer NOT NULL,
     returned        integer NOT NULL,
+    expired         integer NOT NULL,
     repriced        integer NOT NULL,
     prices_changed  integer NOT NULL,
     renamed         integer NOT NULL,
@@ -84,6 +85,7 @@ COMMENT ON COLUMN openrouter_sync_runs.unchanged IS 'Models listed before and no
 COMMENT ON COLUMN openrouter_sync_runs.added IS 'Models never seen before.';
 COMMENT ON COLUMN openrouter_sync_runs.removed IS 'Live models missing from this response, now marked deprecated.';
 COMMENT ON COLUMN openrouter_sync_runs.returned IS 'Deprecated models listed again.';
+COMMENT ON COLUMN openrouter_sync_runs.expired IS 'Listed models that went past their expiration_date, now marked deprecated.';
 COMMENT ON COLUMN openrouter_sync_runs.repriced IS 'Models whose prompt or completion price changed.';
 COMMENT ON COLUMN openrouter_sync_runs.prices_changed IS 'Models where only other price keys changed (cache, image, audio, ...).';
 COMMENT ON COLUMN openrouter_sync_runs.renamed IS 'Models whose name changed.';
@@ -120,7 +122,7 @@ CREATE TABLE openrouter_change_log (
     run_id     bigint NOT NULL REFERENCES openrouter_sync_runs (id) ON DELETE CASCADE,
     changed_at timestamptz NOT NULL,
     model_id   text NOT NULL,
-    change     text NOT NULL CHECK (change IN ('added', 'removed', 'returned', 'repriced', 'prices_changed', 'renamed', 'context_changed')),
+    change     text NOT NULL CHECK (change IN ('added', 'removed', 'returned', 'expired', 'repriced', 'prices_changed', 'renamed', 'context_changed')),
     old_value  jsonb,
     new_value  jsonb
 );
@@ -129,7 +131,7 @@ COMMENT ON COLUMN openrouter_change_log.id IS 'Change number.';
 COMMENT ON COLUMN openrouter_change_log.run_id IS 'The sync that saw the change (openrouter_sync_runs.id).';
 COMMENT ON COLUMN openrouter_change_log.changed_at IS 'When that sync ran.';
 COMMENT ON COLUMN openrouter_change_log.model_id IS 'Model id.';
-COMMENT ON COLUMN openrouter_change_log.change IS 'added, removed, returned, repriced (prompt or completion price), prices_changed (other price keys), renamed, context_changed.';
+COMMENT ON COLUMN openrouter_change_log.change IS 'added, removed, returned, expired (listed but past its expiration_date), repriced (prompt or completion price), prices_changed (other price keys), renamed, context_changed.';
 COMMENT ON COLUMN openrouter_change_log.old_value IS 'Value before (prices object, name or context length).';
 COMMENT ON COLUMN openrouter_change_log.new_value IS 'Value after.';
 CREATE INDEX openrouter_change_log_changed_idx ON openrouter_change_log (changed_at);
@@ -146,3 +148,18 @@ SELECT pg_catalog.pg_extension_config_dump('openrouter_change_log_id_seq', '');
 
 -- Reading needs only SELECT; writing is the sync's job.
 GRANT SELECT ON things, relationships, openrouter_sync_runs, openrouter_price_history, openrouter_change_log TO PUBLIC;
+
+-- Members of openrouter_admin may run syncs and manage the schedule; they cannot change
+-- where the server connects or read the key (both superuser-only settings). Roles are
+-- cluster-wide: a second database reuses the role.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'openrouter_admin') THEN
+        CREATE ROLE openrouter_admin NOLOGIN;
+        COMMENT ON ROLE openrouter_admin IS 'May run openrouter_sync*() and openrouter_schedule(); cannot change openrouter.api_url or read openrouter.api_key.';
+    END IF;
+END
+$$;
+GRANT SELECT, INSERT, UPDATE ON things, relationships, openrouter_sync_runs, openrouter_price_history,
+      openrouter_change_log TO openrouter_admin;
+GRANT USAGE ON SEQUENCE openrouter_sync_runs_id_seq, openrouter_change_log_id_seq TO openrouter_admin;

@@ -105,7 +105,7 @@ BEGIN
     IF FOUND THEN
         last_run_id := r.id;
         last_run_duration_ms := r.duration_ms;
-        last_run_changes := jsonb_build_object('added', r.added, 'removed', r.removed, 'returned', r.returned,
+        last_run_changes := jsonb_build_object('added', r.added, 'removed', r.removed, 'returned', r.returned, 'expired', r.expired,
                                                'repriced', r.repriced, 'prices_changed', r.prices_changed,
                                                'renamed', r.renamed, 'context_changed', r.context_changed);
     END IF;
@@ -134,3 +134,11 @@ $$;
 COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron schedule if any, and the last failed pg_cron run it can see (time and error).';
 
 GRANT EXECUTE ON FUNCTION openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval) TO PUBLIC;
+
+-- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
+REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean), openrouter_sync_from_text(text, boolean),
+       openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION openrouter_sync(boolean), openrouter_sync_from_text(text, boolean),
+      openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
+  TO openrouter_admin;

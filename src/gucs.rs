@@ -4,7 +4,9 @@
 
 use crate::fetch::FetchConfig;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
-use std::ffi::CString;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::ffi::{c_char, c_void, CString};
 
 pub const DEFAULT_API_URL: &str = "https://openrouter.ai/api/v1/models?output_modalities=all";
 
@@ -12,6 +14,7 @@ static API_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new
     c"https://openrouter.ai/api/v1/models?output_modalities=all",
 ));
 static API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+static API_KEY_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 static HTTP_REFERER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static APP_TITLE: GucSetting<Option<CString>> =
@@ -30,13 +33,27 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    // SAFETY: both hooks are #[pg_guard]ed and touch only their arguments and statics.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"openrouter.api_key",
+            c"OpenRouter API key, sent as a Bearer token (optional for the models list).",
+            c"Superuser-only and always shown masked. Prefer openrouter.api_key_file. Refused in ALTER DATABASE/ROLE SET and function SET clauses, whose values every role can read in the catalogs.",
+            &API_KEY,
+            GucContext::Suset,
+            GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL | GucFlags::NOT_WHILE_SEC_REST,
+            Some(check_api_key),
+            None,
+            Some(show_api_key),
+        );
+    }
     GucRegistry::define_string_guc(
-        c"openrouter.api_key",
-        c"OpenRouter API key, sent as a Bearer token (optional for the models list).",
-        c"Superuser-only, hidden from SHOW ALL and pg_settings for other roles.",
-        &API_KEY,
+        c"openrouter.api_key_file",
+        c"File holding the OpenRouter API key (read by the server at each sync).",
+        c"The safe way to configure the key: only the path is a setting; keep the file readable by the postgres OS user only.",
+        &API_KEY_FILE,
         GucContext::Suset,
-        GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL,
+        GucFlags::default(),
     );
     GucRegistry::define_int_guc(
         c"openrouter.timeout_ms",
@@ -104,6 +121,47 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    // Drops unknown openrouter.* placeholders (typos) with a warning.
+    unsafe { pg_sys::MarkGUCPrefixReserved(c"openrouter".as_ptr()) };
+}
+
+/// Refuses the key where its value would be stored in a catalog every role can read:
+/// ALTER DATABASE/ROLE ... SET (validated as PGC_S_TEST, applied as DATABASE/USER) and
+/// function SET clauses.
+#[pg_guard]
+unsafe extern "C-unwind" fn check_api_key(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    source: pg_sys::GucSource::Type,
+) -> bool {
+    use pg_sys::GucSource::*;
+    let empty = newval.is_null() || (*newval).is_null() || *(*newval) == 0;
+    if empty
+        || !matches!(
+            source,
+            PGC_S_TEST | PGC_S_DATABASE | PGC_S_USER | PGC_S_DATABASE_USER
+        )
+    {
+        return true;
+    }
+    pg_sys::GUC_check_errcode(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
+    pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
+        c"ALTER DATABASE/ROLE ... SET and function SET clauses store the value in catalogs that every role can read.".as_ptr(),
+    );
+    pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(
+        c"Put the key in a file readable only by the postgres OS user and set openrouter.api_key_file (ALTER SYSTEM), or SET openrouter.api_key in a superuser session.".as_ptr(),
+    );
+    false
+}
+
+/// SHOW, current_setting() and pg_settings never print the key.
+#[pg_guard]
+unsafe extern "C-unwind" fn show_api_key() -> *const c_char {
+    if string(&API_KEY).is_some() {
+        c"********".as_ptr()
+    } else {
+        c"".as_ptr()
+    }
 }
 
 fn string(s: &GucSetting<Option<CString>>) -> Option<String> {
@@ -118,6 +176,21 @@ pub fn api_url() -> String {
 
 pub fn max_removed_fraction() -> f64 {
     MAX_REMOVED_FRACTION.get()
+}
+
+/// The key: from openrouter.api_key_file when set, else openrouter.api_key.
+/// Errors name the file, never its content.
+pub fn api_key() -> Result<Option<String>, crate::error::SyncError> {
+    match string(&API_KEY_FILE) {
+        None => Ok(string(&API_KEY)),
+        Some(path) => match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|k| !k.is_empty())),
+            Err(e) => Err(crate::error::SyncError::Argument(format!(
+                "cannot read openrouter.api_key_file {path:?}: {}",
+                e.kind()
+            ))),
+        },
+    }
 }
 
 pub fn fetch_config() -> FetchConfig {

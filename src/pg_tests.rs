@@ -563,8 +563,10 @@ mod tests {
     }
 
     fn err(sql: &str) -> String {
-        run("CREATE OR REPLACE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-             BEGIN EXECUTE q; RETURN NULL; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$");
+        if !one::<bool>("SELECT to_regprocedure('pg_temp.err(text)') IS NOT NULL") {
+            run("CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+                 BEGIN EXECUTE q; RETURN NULL; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$");
+        }
         Spi::get_one_with_args::<String>("SELECT pg_temp.err($1)", &[sql.into()])
             .unwrap()
             .unwrap_or_default()
@@ -662,5 +664,610 @@ mod tests {
                     AND source LIKE 'http://127.0.0.1:%/api/v1/models' AND duration_ms > 0 AND finished_at >= started_at
                FROM openrouter_sync_runs"
         ));
+    }
+
+    fn ids_of(file: &str) -> std::collections::BTreeSet<String> {
+        let doc: Value = serde_json::from_str(&fixture(file)).unwrap();
+        doc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn expired_in(file: &str) -> std::collections::BTreeSet<String> {
+        let doc: Value = serde_json::from_str(&fixture(file)).unwrap();
+        let today = chrono::Utc::now().date_naive().to_string();
+        doc["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["expiration_date"]
+                    .as_str()
+                    .is_some_and(|d| d < today.as_str())
+            })
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[pg_test]
+    fn vanished_models_are_kept_marked_and_come_back() {
+        let (old_ids, new_ids, expired) = (ids_of(OLD), ids_of(NEW), expired_in(NEW));
+        Spi::run_with_args(
+            "SELECT openrouter_sync_from_text($1)",
+            &[fixture(OLD).into()],
+        )
+        .unwrap();
+        let s = one::<pgrx::JsonB>(&format!(
+            "SELECT openrouter_sync_from_text(pg_read_file('{}'), force => true)",
+            crate::testkit::fixture_dir().join(NEW).display()
+        ))
+        .0;
+        let gone: Vec<&String> = old_ids.difference(&new_ids).collect();
+        assert_eq!(s["removed"], gone.len());
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_models_all WHERE is_deprecated AND deprecated_reason = 'removed' AND deprecated_at IS NOT NULL"),
+            gone.len() as i64
+        );
+        // Their price periods are closed; the change log names each.
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history h JOIN openrouter_models_all m ON m.id = h.model_id WHERE m.deprecated_reason = 'removed' AND h.valid_to IS NULL"),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_changes('-infinity') WHERE change = 'removed'"),
+            gone.len() as i64
+        );
+        let repriced_change = one::<String>(
+            "SELECT old_value::text || ' -> ' || new_value::text FROM openrouter_changes('-infinity')
+              WHERE change = 'repriced' AND model_id = 'mistralai/devstral-small'",
+        );
+        assert_eq!(
+            repriced_change,
+            r#"{"prompt": 0.00000007, "completion": 0.0000001} -> {"prompt": 0.0000001, "completion": 0.0000003}"#
+        );
+        // Labs without a live model are marked too.
+        let lab = |ids: &std::collections::BTreeSet<String>| -> std::collections::BTreeSet<String> {
+            ids.iter()
+                .map(|i| i.split('/').next().unwrap().to_string())
+                .collect()
+        };
+        let live_new: std::collections::BTreeSet<String> =
+            new_ids.difference(&expired).cloned().collect();
+        let dead_labs = lab(&old_ids).difference(&lab(&new_ids)).count() as i64;
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_labs WHERE is_deprecated"),
+            dead_labs
+        );
+
+        // The older file again: what vanished returns, what was added in between vanishes.
+        let s = one::<pgrx::JsonB>(&format!(
+            "SELECT openrouter_sync_from_text(pg_read_file('{}'), force => true)",
+            crate::testkit::fixture_dir().join(OLD).display()
+        ))
+        .0;
+        let returning = old_ids.iter().filter(|i| !live_new.contains(*i)).count();
+        assert_eq!(s["returned"], returning);
+        assert_eq!(s["removed"], live_new.difference(&old_ids).count());
+        assert_eq!(s["added"], 0);
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_models"),
+            old_ids.len() as i64
+        );
+        assert!(one::<bool>("SELECT NOT is_deprecated AND deprecated_at IS NULL FROM openrouter_models_all WHERE id = 'openai/gpt-4-turbo'")
+            || !old_ids.contains("openai/gpt-4-turbo"));
+        // A returned model has a new open price period.
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM openrouter_price_history WHERE valid_to IS NULL AND model_id = '{}'",
+                gone[0]
+            )),
+            1
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM openrouter_price_history WHERE model_id = '{}'",
+                gone[0]
+            )),
+            2
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_labs WHERE is_deprecated"),
+            lab(&live_new).difference(&lab(&old_ids)).count() as i64
+        );
+    }
+
+    #[pg_test]
+    fn prices_in_force_at_a_time() {
+        let old = TestServer::registry(fixture(OLD), None);
+        point_at(&old.models_url());
+        sync();
+        let new = TestServer::registry(fixture(NEW), None);
+        point_at(&new.models_url());
+        sync_forced();
+        let (first, second) = (
+            one::<String>("SELECT min(valid_from)::text FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"),
+            one::<String>("SELECT max(valid_from)::text FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"),
+        );
+        let price_at = |t: &str| {
+            one::<String>(&format!(
+                "SELECT prompt_price::text FROM openrouter_price_at('mistralai/devstral-small', '{t}'::timestamptz)"
+            ))
+        };
+        assert_eq!(price_at(&first), "0.00000007");
+        assert_eq!(price_at(&second), "0.0000001");
+        assert_eq!(count(&format!("SELECT count(*) FROM openrouter_price_at('mistralai/devstral-small', '{first}'::timestamptz - interval '1 day')")), 0);
+        // model_cost at a past time uses the price then: 1M prompt + 1M completion tokens.
+        assert_eq!(
+            one::<pgrx::AnyNumeric>(&format!(
+                "SELECT model_cost('mistralai/devstral-small', 1000000, 1000000, at => '{first}')"
+            ))
+            .to_string(),
+            "0.17"
+        );
+        assert_eq!(
+            one::<pgrx::AnyNumeric>(
+                "SELECT model_cost('mistralai/devstral-small', 1000000, 1000000)"
+            )
+            .to_string(),
+            "0.4"
+        );
+        // An unchanged sync adds no price period and no change.
+        let (periods, changes) = (
+            count("SELECT count(*) FROM openrouter_price_history"),
+            count("SELECT count(*) FROM openrouter_change_log"),
+        );
+        let s = sync();
+        assert_eq!(s["repriced"], 0);
+        assert_eq!(s["prices_changed"], 0);
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history"),
+            periods
+        );
+        assert_eq!(count("SELECT count(*) FROM openrouter_change_log"), changes);
+    }
+
+    #[pg_test]
+    fn rename_context_change_expiry_and_other_prices() {
+        let before = r#"{"data":[
+          {"id":"acme/a","name":"Acme: A","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002","input_cache_read":"0.0000001"}},
+          {"id":"acme/b","name":"Acme: B","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"},"expiration_date":null},
+          {"id":"acme/c","name":"Acme: C","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"}},
+          {"id":"acme/d","name":"Acme: D","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"}}
+        ]}"#;
+        let after = r#"{"data":[
+          {"id":"acme/a","name":"Acme: A Prime","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002","input_cache_read":"0.00000005"}},
+          {"id":"acme/b","name":"Acme: B","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"},"expiration_date":"2020-01-01"},
+          {"id":"acme/c","name":"Acme: C","context_length":2000,"pricing":{"prompt":"0.000001","completion":"0.000002"}},
+          {"id":"acme/d","name":"Acme: D","context_length":1000,"pricing":{"prompt":"0.0000010","completion":"0.000002"}}
+        ]}"#;
+        Spi::run_with_args("SELECT openrouter_sync_from_text($1)", &[before.into()]).unwrap();
+        let s = Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT openrouter_sync_from_text($1)",
+            &[after.into()],
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(
+            (
+                s["renamed"].as_i64(),
+                s["context_changed"].as_i64(),
+                s["prices_changed"].as_i64()
+            ),
+            (Some(1), Some(1), Some(1))
+        );
+        assert_eq!(
+            (
+                s["repriced"].as_i64(),
+                s["removed"].as_i64(),
+                s["unchanged"].as_i64()
+            ),
+            (Some(0), Some(0), Some(1))
+        );
+        assert_eq!(s["expired"], 1);
+        let changes = Spi::connect(|c| {
+            c.select("SELECT model_id || ' ' || change || ' ' || coalesce(old_value::text, '') || ' -> ' || coalesce(new_value::text, '')
+                        FROM openrouter_changes(now() - interval '1 hour') WHERE change <> 'added'", None, &[])
+                .unwrap()
+                .map(|r| r.get::<String>(1).unwrap().unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            changes,
+            vec![
+                r#"acme/a prices_changed {"prompt": 0.000001, "completion": 0.000002, "input_cache_read": 0.0000001} -> {"prompt": 0.000001, "completion": 0.000002, "input_cache_read": 0.00000005}"#,
+                r#"acme/a renamed "Acme: A" -> "Acme: A Prime""#,
+                "acme/b expired  -> ",
+                "acme/c context_changed 1000 -> 2000",
+            ]
+        );
+        // Past its expiration date: deprecated, still there.
+        assert_eq!(
+            one::<String>(
+                "SELECT deprecated_reason FROM openrouter_models_all WHERE id = 'acme/b'"
+            ),
+            "expired"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_models WHERE id = 'acme/b'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM cheapest_models(0, 100) WHERE id = 'acme/b'"),
+            0
+        );
+        // Other price keys open a new period too.
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history WHERE model_id = 'acme/a'"),
+            2
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history WHERE model_id = 'acme/d'"),
+            1,
+            "0.0000010 = 0.000001"
+        );
+    }
+
+    /// Asserts that a sync against `reply` fails with an error starting with `expected`
+    /// (`{url}` stands for the server's URL) and that nothing changed.
+    fn fails_cleanly(label: &str, server: &TestServer, expected: &str) -> String {
+        let before = fingerprint();
+        point_at(&server.models_url());
+        let err = sync_error().unwrap_or_else(|| panic!("{label}: no error"));
+        let expected = expected.replace("{url}", &server.models_url());
+        assert!(
+            err.starts_with(&expected),
+            "{label}: {err}\n  expected: {expected}"
+        );
+        assert_eq!(fingerprint(), before, "{label}: tables changed");
+        assert_eq!(
+            one::<i32>("SELECT 1"),
+            1,
+            "{label}: the session is still usable"
+        );
+        err
+    }
+
+    fn seeded() {
+        Spi::run_with_args(
+            "SELECT openrouter_sync_from_text($1)",
+            &[fixture(OLD).into()],
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn http_statuses_and_retries() {
+        seeded();
+        for status in [500u16, 502, 503] {
+            let server = TestServer::start(move |_, _| {
+                Reply::json(
+                    status,
+                    r#"{"error":{"code":500,"message":"upstream broke"}}"#,
+                )
+            });
+            let err = fails_cleanly(
+                &status.to_string(),
+                &server,
+                &format!("58000: openrouter: GET {{url}} answered HTTP {status}: upstream broke"),
+            );
+            assert!(err.contains("upstream broke"));
+            assert_eq!(server.hits(), 1, "max_retries = 0: one request");
+        }
+        // 429 with Retry-After: retried a bounded number of times, honouring the wait, then a clear error.
+        let limited = TestServer::start(|_, _| {
+            Reply::json(
+                429,
+                r#"{"error":{"code":429,"message":"Rate limit exceeded"}}"#,
+            )
+            .with_header("Retry-After", "1")
+        });
+        point_at(&limited.models_url());
+        run("SET openrouter.max_retries = 2");
+        let t = std::time::Instant::now();
+        let err = sync_error().unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "58000: openrouter: GET {} answered HTTP 429: Rate limit exceeded",
+                limited.models_url()
+            )),
+            "{err}"
+        );
+        assert_eq!(limited.hits(), 3);
+        assert!(
+            t.elapsed() >= std::time::Duration::from_millis(1900),
+            "Retry-After honoured: {:?}",
+            t.elapsed()
+        );
+        // A transient 503 followed by the registry: the retry succeeds.
+        let body = fixture(NEW);
+        let flaky = TestServer::start(move |_, n| {
+            if n == 1 {
+                Reply::json(503, "busy")
+            } else {
+                Reply::json(200, body.clone())
+            }
+        });
+        point_at(&flaky.models_url());
+        run("SET openrouter.max_retries = 2");
+        let s = sync_forced();
+        assert_eq!(
+            (s["requests"].as_i64(), s["models"].as_i64()),
+            (Some(2), Some(346))
+        );
+    }
+
+    #[pg_test]
+    fn broken_bodies() {
+        seeded();
+        run("SET openrouter.timeout_ms = 700");
+        let body = fixture(NEW).into_bytes();
+        let b = body.clone();
+        fails_cleanly(
+            "stall",
+            &TestServer::start(move |_, _| Reply::Stall {
+                body: b.clone(),
+                sent: 4096,
+            }),
+            "08000: openrouter: GET {url} timed out after 700 ms",
+        );
+        let mut bad = br#"{"data":[{"id":"a/b","name":"caf"#.to_vec();
+        bad.extend_from_slice(&[0xff, 0xfe]);
+        bad.extend_from_slice(br#""}]}"#);
+        fails_cleanly(
+            "utf8",
+            &TestServer::start(move |_, _| Reply::json(200, bad.clone())),
+            "22021: openrouter: the response of GET {url} is not valid UTF-8 (byte 32)",
+        );
+        fails_cleanly(
+            "json",
+            &TestServer::start(|_, _| Reply::json(200, r#"{"data":[{"id":"a/b",}]}"#)),
+            "22000: openrouter: the response of GET {url} is not JSON",
+        );
+        fails_cleanly(
+            "prices",
+            &TestServer::start(|_, _| {
+                Reply::json(
+                    200,
+                    r#"{"data":[{"id":"a/b","pricing":"cheap"}], "links": "x"}"#,
+                )
+            }),
+            "22000: openrouter: the response of GET {url} is not a model list (\"links.next\"",
+        );
+        // Larger than openrouter.max_response_bytes: announced, or found while reading.
+        run("SET openrouter.max_response_bytes = '100kB'");
+        let b = body.clone();
+        fails_cleanly("announced", &TestServer::start(move |_, _| Reply::json(200, b.clone())), "54000: openrouter: the response of GET {url} is larger than openrouter.max_response_bytes (102400 bytes)");
+        fails_cleanly("endless", &TestServer::start(|_, _| Reply::Endless), "54000: openrouter: the response of GET {url} is larger than openrouter.max_response_bytes (102400 bytes)");
+        run("RESET openrouter.max_response_bytes");
+    }
+
+    #[pg_test]
+    fn pagination_and_redirect_faults() {
+        seeded();
+        let page = r#"{"data":[{"id":"a/b","pricing":{"prompt":"0","completion":"0"}}],"links":{"next":"/api/v1/models"}}"#;
+        fails_cleanly(
+            "loop",
+            &TestServer::start(move |_, _| Reply::json(200, page)),
+            "22000: openrouter: pagination of {url} loops: links.next points back to {url}",
+        );
+        let endless = TestServer::start(|path, _| {
+            let n: usize = path
+                .rsplit('=')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            Reply::json(
+                200,
+                format!(
+                    r#"{{"data":[{{"id":"a/m{n}"}}],"links":{{"next":"/api/v1/models?page={}"}}}}"#,
+                    n + 1
+                ),
+            )
+        });
+        run("SET openrouter.max_pages = 5");
+        fails_cleanly("never ends", &endless, "22000: openrouter: pagination of {url} does not end after 5 pages (openrouter.max_pages)");
+        run("RESET openrouter.max_pages");
+        let elsewhere = TestServer::start(|_, _| {
+            Reply::json(302, "").with_header("Location", "http://127.0.0.2:9/api/v1/models")
+        });
+        fails_cleanly("redirect", &elsewhere, "08000: openrouter: GET {url} redirects to http://127.0.0.2:9/api/v1/models, which is refused");
+        assert_eq!(elsewhere.hits(), 1);
+        let next_host = TestServer::start(|_, _| {
+            Reply::json(
+                200,
+                r#"{"data":[{"id":"a/b"}],"links":{"next":"http://127.0.0.2:9/p2"}}"#,
+            )
+        });
+        fails_cleanly("next elsewhere", &next_host, "22000: openrouter: pagination of {url} points to another host (http://127.0.0.2:9/p2): refused");
+        // A same-host redirect is followed.
+        let body = fixture(OLD);
+        let moved = TestServer::start(move |path, _| {
+            if path.starts_with("/api/v1/models") {
+                Reply::json(301, "").with_header("Location", "/v2/models")
+            } else {
+                Reply::json(200, body.clone())
+            }
+        });
+        point_at(&moved.models_url());
+        assert_eq!(sync()["models"], 321);
+    }
+
+    #[pg_test]
+    fn odd_fields_keep_the_good_data_and_warn() {
+        let long_name = format!("Acme: {}", "x".repeat(10_000));
+        let payload = serde_json::json!({"data": [
+            {"id": "acme/number-prices", "name": "Acme: Numbers", "context_length": 8192,
+             "pricing": {"prompt": 0.000001, "completion": 2e-6}},
+            {"id": "acme/garbage", "name": "Acme: Garbage", "context_length": -5,
+             "pricing": {"prompt": "cheap", "completion": "0.000002", "image": true}},
+            {"id": "acme/absurd", "name": "Acme: Absurd", "context_length": 1_000_000_000_000u64,
+             "pricing": {"prompt": "0.000001", "completion": "0.000002"}},
+            {"id": "acme/dup", "name": "Acme: First", "pricing": {"prompt": "1", "completion": "1"}},
+            {"id": "acme/dup", "name": "Acme: Second", "pricing": {"prompt": "0.5", "completion": "0.5"}},
+            {"id": "no-slash", "name": "Nobody", "pricing": {"prompt": "0", "completion": "0"}},
+            {"id": "acme/long", "name": long_name, "pricing": {"prompt": "0", "completion": "0"}, "brand_new_field": {"x": [1, 2]}},
+        ]});
+        let s = Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT openrouter_sync_from_json($1)",
+            &[pgrx::JsonB(payload).into()],
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(s["models"], 5);
+        assert_eq!(s["warnings"], 6);
+        assert_eq!(one::<String>("SELECT prompt_price::text || ' ' || completion_price::text FROM openrouter_models WHERE id = 'acme/number-prices'"), "0.000001 0.000002");
+        assert!(one::<bool>("SELECT prompt_price IS NULL AND completion_price = 0.000002 AND context_length IS NULL FROM openrouter_models WHERE id = 'acme/garbage'"));
+        assert!(one::<bool>(
+            "SELECT context_length IS NULL FROM openrouter_models WHERE id = 'acme/absurd'"
+        ));
+        assert_eq!(
+            one::<String>("SELECT name FROM openrouter_models WHERE id = 'acme/dup'"),
+            "Acme: Second"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE id = 'no-slash'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT length(name) FROM openrouter_models WHERE id = 'acme/long'"),
+            10_006
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT data->'extra'->'brand_new_field'->>'x' FROM things WHERE id = 'acme/long'"
+            ),
+            "[1, 2]"
+        );
+        let warnings =
+            one::<String>("SELECT array_to_string(warnings, ' | ') FROM openrouter_sync_runs");
+        for needle in [
+            "acme/garbage: ignored \"context_length\" -5",
+            "acme/garbage: ignored price \"prompt\" \"cheap\"",
+            "acme/absurd: ignored \"context_length\" 1000000000000",
+            "acme/dup: listed more than once; kept the last occurrence",
+            "skipped model \"no-slash\"",
+        ] {
+            assert!(warnings.contains(needle), "{needle} in {warnings}");
+        }
+        // A model garbage-priced is never "cheapest".
+        assert_eq!(
+            count("SELECT count(*) FROM cheapest_models(0, 100) WHERE id = 'acme/garbage'"),
+            0
+        );
+    }
+
+    #[pg_test]
+    fn roles_settings_and_the_key() {
+        seeded();
+        let server = TestServer::registry(fixture(OLD), None);
+        point_at(&server.models_url());
+        run("CREATE ROLE test_analyst");
+        run("CREATE ROLE test_syncer IN ROLE openrouter_admin");
+        run("SET openrouter.api_key = 'sk-or-v1-pgtest-secret'");
+        // Even a superuser sees it masked.
+        assert_eq!(
+            one::<String>("SELECT current_setting('openrouter.api_key')"),
+            "********"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM pg_settings WHERE setting LIKE '%sk-or-v1%'"),
+            0
+        );
+        // It is sent, as a Bearer token.
+        sync();
+        assert!(
+            server.request_heads().iter().any(|h| h
+                .contains("Authorization: Bearer sk-or-v1-pgtest-secret")
+                || h.contains("authorization: Bearer sk-or-v1-pgtest-secret")),
+            "{:?}",
+            server.request_heads()
+        );
+
+        err("SELECT 1");
+        run("SET ROLE test_analyst");
+        assert!(
+            err("SHOW openrouter.api_key").starts_with("42501: "),
+            "{}",
+            err("SHOW openrouter.api_key")
+        );
+        assert!(err("SELECT current_setting('openrouter.api_key')").starts_with("42501: "));
+        assert_eq!(
+            count("SELECT count(*) FROM pg_settings WHERE name = 'openrouter.api_key'"),
+            0
+        );
+        assert_eq!(
+            err("SET openrouter.api_url = 'http://127.0.0.1:1/'"),
+            "42501: permission denied to set parameter \"openrouter.api_url\""
+        );
+        assert_eq!(
+            err("SELECT openrouter_sync()"),
+            "42501: permission denied for function openrouter_sync"
+        );
+        assert_eq!(
+            err("SELECT openrouter_schedule()"),
+            "42501: permission denied for function openrouter_schedule"
+        );
+        assert!(count("SELECT count(*) FROM cheapest_models(100000)") > 0);
+        assert!(count("SELECT count(*) FROM openrouter_models") > 0);
+        run("RESET ROLE");
+
+        run("SET ROLE test_syncer");
+        assert_eq!(
+            err("SET openrouter.api_url = 'http://127.0.0.1:1/'"),
+            "42501: permission denied to set parameter \"openrouter.api_url\""
+        );
+        assert_eq!(
+            err("SET openrouter.api_key = 'mine'"),
+            "42501: permission denied to set parameter \"openrouter.api_key\""
+        );
+        assert!(err("SHOW openrouter.api_key").starts_with("42501: "));
+        assert_eq!(
+            sync()["models"],
+            321,
+            "a member of openrouter_admin may sync"
+        );
+        run("RESET ROLE");
+
+        // The key is refused where every role could read it.
+        let e = err("ALTER ROLE test_syncer SET openrouter.api_key = 'sk-or-v1-leak'");
+        assert!(
+            e.starts_with("42501: invalid value for parameter \"openrouter.api_key\""),
+            "{e}"
+        );
+        let e = err("ALTER DATABASE pgrx_tests SET openrouter.api_key = 'sk-or-v1-leak'");
+        assert!(
+            e.starts_with("42501: invalid value for parameter \"openrouter.api_key\""),
+            "{e}"
+        );
+        assert_eq!(count("SELECT count(*) FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%sk-or-v1%'"), 0);
+        // The key file: only its path is a setting.
+        let path = std::env::temp_dir().join(format!("openrouter-key-{}", std::process::id()));
+        std::fs::write(&path, "sk-or-v1-from-file\n").unwrap();
+        run("RESET openrouter.api_key");
+        run(&format!(
+            "SET openrouter.api_key_file = '{}'",
+            path.display()
+        ));
+        sync();
+        std::fs::remove_file(&path).unwrap();
+        assert!(server
+            .request_heads()
+            .last()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("authorization: bearer sk-or-v1-from-file"));
+        let e = sync_error().unwrap();
+        assert!(
+            e.starts_with("22023: openrouter: cannot read openrouter.api_key_file")
+                && !e.contains("sk-or"),
+            "{e}"
+        );
+        // Nothing recorded holds a key.
+        assert_eq!(count("SELECT count(*) FROM openrouter_sync_runs WHERE source LIKE '%sk-or%' OR array_to_string(warnings, ' ') LIKE '%sk-or%'"), 0);
     }
 }

@@ -203,10 +203,10 @@ fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunI
         .update(
             "INSERT INTO openrouter_sync_runs
                     (started_at, finished_at, duration_ms, source, forced, models, labs, inserted, updated,
-                     unchanged, added, removed, returned, repriced, prices_changed, renamed, context_changed,
+                     unchanged, added, removed, returned, expired, repriced, prices_changed, renamed, context_changed,
                      pages, requests, bytes, warnings)
              VALUES ($20::timestamptz - make_interval(secs => $1 / 1000.0), clock_timestamp(), round($1::numeric, 1),
-                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $12, $13, $14, $15, $16, $17, $18, $19)
              RETURNING id",
             None,
             &[
@@ -230,6 +230,7 @@ fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunI
                 run.bytes.into(),
                 run.warnings.iter().take(100).cloned().collect::<Vec<String>>().into(),
                 at.into(),
+                (diff.expired as i32).into(),
             ],
         )?
         .first()

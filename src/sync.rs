@@ -36,7 +36,8 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let started = Instant::now();
     let fetched = match source {
         Source::Api => {
-            let cfg = gucs::fetch_config();
+            let mut cfg = gucs::fetch_config();
+            cfg.api_key = gucs::api_key()?;
             fetch::fetch_all(&cfg, &mut poll)?
         }
         Source::Payload(body) => {
@@ -128,6 +129,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         "added": diff.added.len(),
         "removed": diff.removed.len(),
         "returned": diff.returned.len(),
+        "expired": diff.expired,
         "repriced": diff.repriced.len(),
         "prices_changed": diff.other_prices_changed.len(),
         "renamed": diff.renamed,

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const OLD: &str = "models-2025-05-23.json";
@@ -73,6 +73,7 @@ type Handler = dyn Fn(&str, usize) -> Reply + Send + Sync;
 pub struct TestServer {
     pub port: u16,
     hits: Arc<AtomicUsize>,
+    heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestServer {
@@ -81,16 +82,17 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
         let hits = Arc::new(AtomicUsize::new(0));
+        let heads = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
-        let h2 = hits.clone();
+        let (h2, heads2) = (hits.clone(), heads.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let handler = handler.clone();
+                let (handler, heads) = (handler.clone(), heads2.clone());
                 let n = h2.fetch_add(1, Ordering::SeqCst) + 1;
-                std::thread::spawn(move || serve_one(stream, &*handler, n));
+                std::thread::spawn(move || serve_one(stream, &*handler, n, &heads));
             }
         });
-        TestServer { port, hits }
+        TestServer { port, hits, heads }
     }
 
     /// Serves `body` at /api/v1/models; with `page_size`, as links.next pages.
@@ -129,9 +131,14 @@ impl TestServer {
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
+
+    /// The request line and headers of every request received so far.
+    pub fn request_heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
 }
 
-fn serve_one(mut stream: TcpStream, handler: &Handler, n: usize) {
+fn serve_one(mut stream: TcpStream, handler: &Handler, n: usize, heads: &Mutex<Vec<String>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
@@ -144,7 +151,8 @@ fn serve_one(mut stream: TcpStream, handler: &Handler, n: usize) {
             return;
         }
     }
-    let head = String::from_utf8_lossy(&head);
+    let head = String::from_utf8_lossy(&head).to_string();
+    heads.lock().unwrap().push(head.clone());
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     let start = |status: u16, len: Option<usize>, headers: &[(String, String)]| {
         let mut s = format!(

@@ -19,7 +19,7 @@ pub struct Prior {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub model_id: String,
-    /// added, removed, returned, repriced, prices_changed, renamed, context_changed
+    /// added, removed, returned, expired, repriced, prices_changed, renamed, context_changed
     pub kind: &'static str,
     /// JSON text of the old and new values (null for added/removed).
     pub old: Option<String>,
@@ -36,6 +36,8 @@ pub struct Diff {
     /// Another price key changed (cache, image, ...), prompt and completion unchanged.
     pub other_prices_changed: Vec<String>,
     pub renamed: usize,
+    /// Listed, but now past its expiration date.
+    pub expired: usize,
     pub context_changed: usize,
     /// Live before and now, nothing tracked changed.
     pub unchanged: usize,
@@ -117,6 +119,11 @@ pub fn diff(prior: &[Prior], incoming: &[MappedModel]) -> Diff {
                 Some(prices_json(&m.prices, &[])),
             ));
             d.close_price_periods.push(m.id.clone());
+            changed = true;
+        }
+        if m.expired && !p.deprecated {
+            d.expired += 1;
+            d.changes.push(change(&m.id, "expired", None, None));
             changed = true;
         }
         if p.name != m.name {

@@ -339,9 +339,17 @@ pub fn map_models(
                             pricing.insert(key.clone(), None);
                             prices.insert(key, None);
                         }
-                        None => {
+                        None if text.starts_with(['{', '[']) => {
                             // Structured price information (e.g. long-context overrides).
                             pricing.insert(key, Some(value.to_owned()));
+                        }
+                        None => {
+                            w.push(format!(
+                                "{id}: ignored price \"{key}\" {}: not a price",
+                                excerpt(text, 40)
+                            ));
+                            pricing.insert(key.clone(), None);
+                            prices.insert(key, None);
                         }
                         Some(t) => match parse_price(&t) {
                             Some(Price::Exact(d)) => {

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Report helpers for bench/run.sh (stdlib only).
+
+report.py table RESULTS.jsonl N REPORT_DIR   medians, ratios, PASS/MISS per target
+report.py rss PREFIX_FIRST PREFIX_RESYNC     peak backend memory of the sampled syncs
+report.py cheapest LABEL PREFIX              plan and latency of cheapest_models(100000)
+report.py phases RESULTS.jsonl SERVER_LOG    where our timed syncs spent their time
+report.py diag SERVER_LOG                    per-SPI-statement times (auto_explain, json)
+"""
+import json, os, re, statistics, sys
+from datetime import datetime, timezone
+
+MB = 1024 * 1024
+# Targets of the issue (ratios measured in the same run).
+MAX_OURS_OVER_SQL_ONLY = 0.5
+MIN_SEED_STYLE_OVER_OURS = 20.0
+MAX_RSS_OVER_PAYLOAD = 4.0
+MAX_CHEAPEST_MS = 5.0
+INDEX = "things_live_models_by_price_idx"
+
+LOG_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (.*?): "
+    r"(DEBUG\d?|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|CONTEXT|STATEMENT):  (.*)$")
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def read_log(path):
+    """[(epoch seconds, pid, application_name, level, message with continuation lines)]"""
+    out = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            m = LOG_LINE.match(line)
+            if m:
+                ts = datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+                out.append([ts.timestamp(), int(m[2]), m[3], m[4], m[5]])
+            elif out and line.startswith("\t"):
+                out[-1][4] += "\n" + line[1:]
+    return out
+
+
+def load_results(path):
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    for r in rows:
+        r["wall"] = r["t1"] - r["t0"]
+        # the peers time themselves (seed_style: fetch to last statement; sql_only: its psql
+        # call); ours is timed end to end by the client (psql start, connect, SETs, sync).
+        r["s"] = r["wall"] if r["contender"] == "ours" else float(r["out"]["seconds"])
+    return rows
+
+
+# ------------------------------------------------------------------------------ table
+def cmd_table(results, n, report_dir):
+    rows = load_results(results)
+    payloads = list(dict.fromkeys(r["payload"] for r in rows))
+    contenders = ["ours", "sql_only", "seed_style"]
+    med = {}
+    for p in payloads:
+        for c in contenders:
+            for ph in ("first", "resync"):
+                med[p, c, ph] = median([r["s"] for r in rows if (r["payload"], r["contender"], r["phase"]) == (p, c, ph)])
+    print(f"==== median seconds over N={n} runs per contender (first = into empty tables, re-sync = unchanged data)")
+    print(f"{'payload':<8} {'contender':<11} {'models':>7} {'first sync s':>13} {'re-sync s':>10}   all runs (first / re-sync)")
+    for p in payloads:
+        for c in contenders:
+            models = next((r["out"].get("models") for r in rows if (r["payload"], r["contender"]) == (p, c)), "?")
+            runs = lambda ph: " ".join(f"{r['s']:.3f}" for r in rows if (r["payload"], r["contender"], r["phase"]) == (p, c, ph))
+            print(f"{p:<8} {c:<11} {models:>7} {med[p, c, 'first']:>13.3f} {med[p, c, 'resync']:>10.3f}   {runs('first')} / {runs('resync')}")
+    print()
+    print(f"==== targets (ratios of the medians above; ours/sql_only <= {MAX_OURS_OVER_SQL_ONLY}, seed_style/ours >= {MIN_SEED_STYLE_OVER_OURS:g})")
+    print(f"{'payload':<8} {'phase':<9} {'ours s':>8} {'sql_only s':>10} {'seed_style s':>12}   {'ours/sql_only':>13}        {'seed_style/ours':>15}")
+    checks = []
+    for p in payloads:
+        for ph, name in (("first", "first"), ("resync", "re-sync")):
+            o, q, s = med[p, "ours", ph], med[p, "sql_only", ph], med[p, "seed_style", ph]
+            r1, r2 = o / q, s / o
+            ok1, ok2 = r1 <= MAX_OURS_OVER_SQL_ONLY, r2 >= MIN_SEED_STYLE_OVER_OURS
+            checks += [ok1, ok2]
+            print(f"{p:<8} {name:<9} {o:>8.3f} {q:>10.3f} {s:>12.3f}   {r1:>12.2f}x {verdict(ok1)}   {r2:>14.1f}x {verdict(ok2)}")
+    extra = []
+    try:
+        v = json.load(open(os.path.join(report_dir, "verdict-rss.json")))
+        checks.append(v["ok"])
+        extra.append(f"peak backend memory (VmHWM) during the {v['payload_label']} sync: {v['peak_kB'] / 1024:.0f} MB = "
+                     f"{v['ratio']:.2f}x the {v['payload_bytes'] / MB:.1f} MB payload (target <= {MAX_RSS_OVER_PAYLOAD:g}x): {verdict(v['ok'])}")
+    except FileNotFoundError:
+        extra.append("peak backend memory: not measured")
+    for name in sorted(f for f in os.listdir(report_dir) if f.startswith("verdict-cheapest-")):
+        v = json.load(open(os.path.join(report_dir, name)))
+        checks.append(v["ok"])
+        extra.append(f"cheapest_models(100000), {v['label']}: median {v['client_ms']:.2f} ms client-side "
+                     f"({v['exec_ms']:.3f} ms execution), index scan: {'yes' if v['index'] else 'no'} "
+                     f"(target < {MAX_CHEAPEST_MS:g} ms via {INDEX}): {verdict(v['ok'])}")
+    for line in extra:
+        print(line)
+    print(f"targets met: {sum(checks)} of {len(checks)}")
+
+
+# ------------------------------------------------------------------------------ rss
+def status_file(path):
+    vals = {}
+    for line in open(path):
+        k, _, v = line.partition(":")
+        vals[k] = int(v.split()[0])
+    return vals
+
+
+def cmd_rss(*prefixes):
+    worst = None
+    for prefix in prefixes:
+        label = prefix.rsplit("rss-", 1)[-1]
+        before, after = status_file(prefix + ".before"), status_file(prefix + ".after")
+        sampled = json.load(open(prefix + ".json"))
+        summary = json.loads(open(prefix + ".summary").read().strip().splitlines()[-1])
+        payload = summary["bytes"]
+        peak = after["VmHWM"]
+        ratio = peak * 1024 / payload
+        ps, at = sampled["kB_peak_sampled"], sampled["peak_at_s"]
+        print(f"{label} sync ({summary['models']} models, payload {payload:,} bytes = {payload / MB:.1f} MB, "
+              f"duration_ms {summary['duration_ms']}, {summary['inserted']} inserted, {summary['updated']} updated):")
+        print(f"  VmHWM before {before['VmHWM'] / 1024:7.1f} MB, after {peak / 1024:7.1f} MB  -> peak RSS = {ratio:.2f}x the payload "
+              f"(target <= {MAX_RSS_OVER_PAYLOAD:g}x: {verdict(ratio <= MAX_RSS_OVER_PAYLOAD)}); "
+              f"growth during the sync {(peak - before['VmHWM']) / 1024:.1f} MB = {(peak - before['VmHWM']) * 1024 / payload:.2f}x")
+        print(f"  sampled every 10 ms ({sampled['samples']} samples): peak VmRSS {ps['VmRSS'] / 1024:.1f} MB at {at['VmRSS']:.2f} s; "
+              f"of which private (RssAnon) peaked at {ps['RssAnon'] / 1024:.1f} MB ({ps['RssAnon'] * 1024 / payload:.2f}x payload) at {at['RssAnon']:.2f} s, "
+              f"shared buffers (RssShmem) {ps['RssShmem'] / 1024:.1f} MB, files (RssFile) {ps['RssFile'] / 1024:.1f} MB")
+        print(f"  after the sync: VmRSS {after['VmRSS'] / 1024:.1f} MB (RssAnon {after['RssAnon'] / 1024:.1f} MB)")
+        if worst is None or peak > worst["peak_kB"]:
+            worst = {"peak_kB": peak, "payload_bytes": payload, "ratio": ratio, "label": label,
+                     "ok": ratio <= MAX_RSS_OVER_PAYLOAD}
+    worst["payload_label"] = f"100x {worst['label']}" if worst else ""
+    json.dump(worst, open(os.path.join(os.path.dirname(prefixes[0]), "verdict-rss.json"), "w"))
+
+
+# ------------------------------------------------------------------------------ cheapest
+def cmd_cheapest(label, prefix):
+    plan = open(prefix + ".plan").read().rstrip()
+    client = [float(x) for x in re.findall(r"^Time: ([\d.]+) ms", open(prefix + ".timing").read(), re.M)]
+    client = client[1:]  # the first call plans the function and warms the cache
+    execs = [float(x.split()[0]) for x in open(prefix + ".exec") if x.strip()]
+    index = bool(re.search(rf"Index (Only )?Scan( Backward)? using {INDEX}\b", plan))
+    seq = "Seq Scan on things" in plan
+    c_ms, e_ms = median(client), median(execs)
+    ok = index and c_ms < MAX_CHEAPEST_MS
+    print(f"{label}:")
+    print("  EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM cheapest_models(100000);")
+    print("    " + plan.replace("\n", "\n    "))
+    print(f"  index scan: {'yes' if index else 'no'} ({INDEX}){'; a Seq Scan on things is in the plan' if seq else ''}")
+    print(f"  latency over {len(client)} calls (psql \\timing, client side): median {c_ms:.3f} ms, "
+          f"min {min(client):.3f}, max {max(client):.3f}")
+    print(f"  EXPLAIN ANALYZE execution time over {len(execs)} calls: median {e_ms:.3f} ms")
+    print(f"  target < {MAX_CHEAPEST_MS:g} ms with the index: {verdict(ok)}")
+    print()
+    json.dump({"label": label, "client_ms": c_ms, "exec_ms": e_ms, "index": index, "ok": ok},
+              open(os.path.join(os.path.dirname(prefix), "verdict-" + os.path.basename(prefix) + ".json"), "w"))
+
+
+# ------------------------------------------------------------------------------ phases
+def cmd_phases(results, log):
+    rows = [r for r in load_results(results) if r["contender"] == "ours"]
+    notices = {}
+    for ts, pid, app, level, msg in read_log(log):
+        if level == "NOTICE" and msg.startswith("openrouter: "):
+            notices.setdefault(app, []).append((ts, msg[len("openrouter: "):]))
+    table = {}
+    for r in rows:
+        ev = notices.get(r["app"], [])
+        fetched = [ts for ts, m in ev if m.startswith("fetched page")]
+        mapped = [ts for ts, m in ev if m.startswith("mapped")]
+        stored = [ts for ts, m in ev if m.startswith("stored")]
+        if not (fetched and mapped and stored):
+            continue
+        d = table.setdefault((r["payload"], r["phase"]), {k: [] for k in ("fetch", "map", "store", "end", "total", "dur")})
+        d["fetch"].append(fetched[-1] - r["t0"])
+        d["map"].append(mapped[-1] - fetched[-1])
+        d["store"].append(stored[-1] - mapped[-1])
+        d["end"].append(r["t1"] - stored[-1])
+        d["total"].append(r["wall"])
+        d["dur"].append(r["out"]["duration_ms"] / 1000)
+    if not table:
+        print("(no NOTICE timings found in the server log)")
+        return
+    print("fetch = client start to 'fetched page' (psql start, connect, SETs, HTTP GET, first parse to find links.next);")
+    print("map = 'fetched' to 'mapped' (parse + map in Rust); store = 'mapped' to 'stored' (lock, read prior rows, diff,")
+    print("SPI writes); end = 'stored' to client exit (summary, commit, psql exit). Server log times have 1 ms resolution.")
+    print(f"{'payload':<8} {'phase':<8} {'fetch s':>8} {'map s':>8} {'store s':>8} {'end s':>8} {'total s':>8} {'duration_ms':>12}")
+    for (p, ph), d in table.items():
+        print(f"{p:<8} {ph:<8} {median(d['fetch']):>8.3f} {median(d['map']):>8.3f} {median(d['store']):>8.3f} "
+              f"{median(d['end']):>8.3f} {median(d['total']):>8.3f} {median(d['dur']) * 1000:>12.1f}")
+
+
+# ------------------------------------------------------------------------------ diag
+def cmd_diag(log):
+    runs = {}
+    for ts, pid, app, level, msg in read_log(log):
+        if not app.startswith("bench:diag:") or level != "LOG":
+            continue
+        m = re.match(r"duration: ([\d.]+) ms  plan:\n(.*)", msg, re.S)
+        if not m:
+            continue
+        try:
+            plan = json.loads(m[2])
+        except ValueError:
+            continue
+        runs.setdefault(app.split(":")[-1], []).append((float(m[1]), plan))
+    if not runs:
+        print("(no auto_explain output found in the server log)")
+        return
+    for phase, stmts in runs.items():
+        top = [s for s in stmts if "openrouter_sync" in s[1].get("Query Text", "") and "SELECT openrouter_sync" in s[1]["Query Text"]]
+        total = top[-1][0] if top else None
+        nested = [s for s in stmts if not (top and s is top[-1])]
+        spent = sum(d for d, _ in nested)
+        print(f"{phase} sync: openrouter_sync() took {total:.0f} ms; its {len(nested)} SPI statements {spent:.0f} ms "
+              f"({100 * spent / total:.0f}%), the rest (fetch, parse, map, diff, Rust<->SPI conversion) {total - spent:.0f} ms"
+              if total else f"{phase} sync: {len(stmts)} statements")
+        for d, p in sorted(nested, key=lambda x: -x[0])[:8]:
+            q = " ".join(p.get("Query Text", "").split())
+            node = p.get("Plan", {})
+            wal = node.get("WAL Bytes")
+            buf = f"hit {node.get('Shared Hit Blocks', 0)} read {node.get('Shared Read Blocks', 0)} dirtied {node.get('Shared Dirtied Blocks', 0)}"
+            print(f"  {d:9.1f} ms  {q[:90]}{'...' if len(q) > 90 else ''}")
+            print(f"  {'':9}     {node.get('Node Type', '?')}, {node.get('Actual Rows', '?')} rows, {buf}"
+                  + (f", WAL {wal / MB:.1f} MB" if wal else ""))
+        print()
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"table": cmd_table, "rss": cmd_rss, "cheapest": cmd_cheapest, "phases": cmd_phases, "diag": cmd_diag}[cmd](*args)

@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# bench/run.sh -- openrouter_sync() against the two peers a DBA would run instead
+# (../shared/peers/seed_style.py, ../shared/peers/sql_only.sh), measured in one run on one
+# machine: first sync into empty tables and re-sync of unchanged data, on the real registry
+# (1x) and on 100 copies of it (served by ../shared/peers/serve.py --scale 100).
+# Also: peak backend memory during our 100x sync, table sizes after it, and the latency and
+# plan of cheapest_models(100000) at 100x. Ends with a table of medians, ratios and PASS/MISS
+# per target. Not part of scripts/test.sh.
+#
+#   bench/run.sh                          build a release .so and run everything (N=3)
+#   N=5 bench/run.sh                      more runs per contender
+#   BENCH_SO=/path/libopenrouter_registry.so bench/run.sh   use an existing build
+#
+# Knobs (env): N=3 runs per contender and payload; SCALE=100; BENCH_SO (skip the build);
+#   BENCH_TARGET_DIR=/tmp/bench-target (cargo target dir of the release build, kept apart
+#   from ./target); BENCH_PGPORT / BENCH_HTTPPORT (default: first free port in 55600-55699);
+#   BENCH_REPORT=FILE (also write the final report there); BENCH_KEEP=1 (keep the scratch
+#   directory with the server log after the run); PEERS, FIXTURE (where the peers and the
+#   snapshot are; default ../shared/... beside the repository).
+#
+# Needs: PostgreSQL 15 with this extension's SQL files installed (scripts/setup.sh), curl,
+# python3 with psycopg 3 (installed with pip if missing), and cargo + cargo-pgrx's config
+# unless BENCH_SO is given. Run as root (the cluster then runs as the postgres OS user) or as
+# a user that may run PostgreSQL itself. Contacts nothing but 127.0.0.1.
+#
+# Isolation: the release .so is copied into a scratch directory that the throwaway cluster
+# puts first on dynamic_library_path; the control file names the module without $libdir, so
+# the server loads that copy, not the one in PostgreSQL's lib directory (verified at run time
+# from /proc/<backend>/maps). The SQL script and control file come from the system share dir.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+PEERS=${PEERS:-$(realpath -m "$ROOT/../shared/peers")}
+FIXTURE=${FIXTURE:-$(realpath -m "$ROOT/../shared/fixtures/openrouter/models-2026-03-10.json")}
+N=${N:-3}; SCALE=${SCALE:-100}
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=$PG_BIN/pg_config
+BENCH_TARGET_DIR=${BENCH_TARGET_DIR:-/tmp/bench-target}
+BENCH_SO=${BENCH_SO:-}
+export PATH="$HOME/.cargo/bin:$PATH"
+TABLES="things, relationships, openrouter_sync_runs, openrouter_price_history, openrouter_change_log"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+[[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
+[[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE must be a positive integer"
+
+# ---------------------------------------------------------------- preconditions
+[[ -x $PG_BIN/postgres ]] || die "PostgreSQL 15 is not installed ($PG_BIN): run scripts/setup.sh first"
+EXTDIR=$("$PG_CONFIG" --sharedir)/extension
+if [[ ! -f $EXTDIR/openrouter_registry.control ]] || ! compgen -G "$EXTDIR/openrouter_registry--*.sql" >/dev/null; then
+  die "the extension's SQL files are not installed in $EXTDIR: run scripts/setup.sh first"
+fi
+for f in serve.py seed_style.py sql_only.sh sql_only.sql schema.sql; do
+  [[ -f $PEERS/$f ]] || die "$PEERS/$f not found (set PEERS=/path/to/shared/peers)"
+done
+[[ -f $FIXTURE ]] || die "$FIXTURE not found (set FIXTURE=/path/to/models-2026-03-10.json)"
+command -v curl >/dev/null || die "curl is required (sql_only fetches with it)"
+python3 -c 'import psycopg' 2>/dev/null || {
+  say "pip install 'psycopg[binary]' (needed by seed_style.py)"
+  pip install -q 'psycopg[binary]' || die "could not install psycopg: pip install 'psycopg[binary]'"
+}
+
+# ---------------------------------------------------------------- release build
+# The C functions the installed SQL script asks the .so for. `cargo pgrx test` installs a
+# script that also declares the #[pg_test] functions (schema tests); a plain release build
+# does not export those, and CREATE EXTENSION would fail. Then the build adds
+# --features pg_test: that only compiles the test modules in (src/testkit.rs,
+# src/pg_tests.rs); the sync code is the same.
+CTL_VERSION=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$EXTDIR/openrouter_registry.control")
+EXT_SQL=$EXTDIR/openrouter_registry--$CTL_VERSION.sql
+[[ -f $EXT_SQL ]] || die "$EXT_SQL not found: run scripts/setup.sh first"
+missing_symbols() {  # SO: C symbols the installed SQL script needs that SO does not export
+  command -v nm >/dev/null || return 0   # binutils missing: CREATE EXTENSION will tell
+  comm -23 <(sed -n "s/.*AS 'MODULE_PATHNAME', '\([A-Za-z0-9_]*\)'.*/\1/p" "$EXT_SQL" | sort -u) \
+           <(nm -D --defined-only "$1" | awk '{print $3}' | sort -u)
+}
+build() {  # [cargo args]: release build into BENCH_TARGET_DIR
+  say "cargo build --release --lib $* (CARGO_TARGET_DIR=$BENCH_TARGET_DIR; the first build takes several minutes)"
+  (cd "$ROOT" && CARGO_TARGET_DIR=$BENCH_TARGET_DIR cargo build --release --lib "$@" 2>&1 \
+     | grep -vE '^\s+(Compiling|Checking|Downloaded|Downloading)' >&2) || die "the release build failed"
+  [[ -f $SO ]] || die "the build produced no $SO"
+}
+if [[ -n $BENCH_SO ]]; then
+  [[ -f $BENCH_SO ]] || die "BENCH_SO=$BENCH_SO does not exist"
+  SO=$(realpath "$BENCH_SO"); FEATURES="BENCH_SO"
+  say "using the existing build $SO"
+else
+  command -v cargo >/dev/null || die "cargo is required to build the extension (or set BENCH_SO=path/to/libopenrouter_registry.so)"
+  if [[ -z ${PGRX_PG_CONFIG_PATH:-} ]] && ! grep -qs pg15 "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
+    die "cargo-pgrx is not initialised for PostgreSQL 15: run scripts/setup.sh first (or set BENCH_SO)"
+  fi
+  SO=$BENCH_TARGET_DIR/release/libopenrouter_registry.so; FEATURES="cargo build --release"
+  build
+  if [[ -n $(missing_symbols "$SO") ]]; then
+    say "the installed SQL script declares test functions (installed by cargo pgrx test): rebuilding with --features pg_test"
+    build --features pg_test; FEATURES="cargo build --release --features pg_test"
+  fi
+fi
+missing=$(missing_symbols "$SO")
+[[ -z $missing ]] || die "$SO lacks $(wc -w <<<"$missing") functions that $EXT_SQL declares (e.g. $(head -1 <<<"$missing")): the installed SQL and this build differ; run scripts/setup.sh, or rebuild"
+
+# ---------------------------------------------------------------- scratch dir, cleanup
+BENCH_DIR=$(mktemp -d /tmp/openrouter-bench.XXXXXX)
+chmod 755 "$BENCH_DIR"
+mkdir -p "$BENCH_DIR/lib" "$BENCH_DIR/report"
+cp "$SO" "$BENCH_DIR/lib/openrouter_registry.so"
+chmod 755 "$BENCH_DIR/lib" "$BENCH_DIR/lib/openrouter_registry.so"
+PGDATA_DIR=$BENCH_DIR/pgdata
+RESULTS=$BENCH_DIR/results.jsonl; : >"$RESULTS"
+NOTICES=$BENCH_DIR/client-stderr.log; : >"$NOTICES"
+SRV=""; CLUSTER_UP=0; T_START=$SECONDS
+
+as_pg() { if [[ $(id -u) == 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+cleanup() {  # only what this script started: its server by PID, its cluster by directory
+  if [[ -n $SRV ]]; then kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; fi
+  if (( CLUSTER_UP )); then as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1 || true; fi
+  if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+    say "kept $BENCH_DIR (server log: $PGDATA_DIR/server.log)"
+  else
+    rm -rf "$BENCH_DIR"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+free_port() {  # first free port in 55600-55699 at or after $1, skipping $2
+  local p
+  for ((p = $1; p <= 55699; p++)); do
+    [[ $p != "${2:-}" ]] && port_free "$p" && { echo "$p"; return; }
+  done
+  die "no free port in $1-55699"
+}
+PGPORT=${BENCH_PGPORT:-$(free_port 55611)}
+port_free "$PGPORT" || die "port $PGPORT is in use"
+
+# ---------------------------------------------------------------- machine info
+{
+  echo "date:       $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine:    $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
+  echo "postgres:   $("$PG_BIN/postgres" --version), default settings (shared_buffers 128MB), one cluster for all contenders"
+  echo "extension:  release build ($FEATURES) $(basename "$SO") ($(stat -c %s "$SO") bytes, sha256 $(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')), SQL from $EXTDIR"
+  echo "peers:      $PEERS (seed_style.py: psycopg $(python3 -c 'import psycopg; print(psycopg.__version__)'), $(python3 --version))"
+  echo "payload:    $(basename "$FIXTURE") as 1x and --scale $SCALE, served by peers/serve.py on 127.0.0.1; N=$N runs per contender, payload and phase"
+} >"$BENCH_DIR/report/0-machine.txt"
+cat "$BENCH_DIR/report/0-machine.txt" >&2
+
+# ---------------------------------------------------------------- cluster
+say "starting a throwaway cluster on 127.0.0.1:$PGPORT ($PGDATA_DIR)"
+mkdir -p "$PGDATA_DIR"; chmod 700 "$PGDATA_DIR"
+[[ $(id -u) == 0 ]] && chown postgres:postgres "$PGDATA_DIR"
+out=$(as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 2>&1) || { echo "$out" >&2; die "initdb failed"; }
+cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PGPORT
+unix_socket_directories = ''          # TCP on loopback only
+dynamic_library_path = '$BENCH_DIR/lib:\$libdir'   # the release .so under test, not the system one
+log_timezone = 'UTC'
+log_line_prefix = '%m [%p] %a: '      # bench/report.py reads NOTICE times per application_name
+log_min_messages = notice
+EOF
+echo "host all all 127.0.0.1/32 trust" >"$PGDATA_DIR/pg_hba.conf"
+as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 start >/dev/null \
+  || { cat "$PGDATA_DIR/server.log" >&2; die "the cluster did not start"; }
+CLUSTER_UP=1
+SERVERLOG=$PGDATA_DIR/server.log
+
+# psql DB [args]: quiet, unaligned, stop on error, no psqlrc
+psql_() { local db=$1; shift; "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$db" "$@"; }
+psql_ postgres -c "CREATE DATABASE ours" -c "CREATE DATABASE peers"
+# ours: the extension's own things/relationships (+ history tables, indexes); peers: the
+# seed schema (peers/schema.sql). Separate databases, one cluster: the contenders share
+# shared_buffers, WAL and checkpoints, and never see each other's rows.
+psql_ ours -c "CREATE EXTENSION openrouter_registry" 2>&1 | sed 's/^/  /' >&2 || true
+[[ $(psql_ ours -c "SELECT count(*) FROM pg_extension WHERE extname = 'openrouter_registry'") == 1 ]] \
+  || die "CREATE EXTENSION openrouter_registry failed (see above). If the SQL script in $EXTDIR names a function the .so lacks, the installed SQL and this source differ: run scripts/setup.sh or pass BENCH_SO"
+# An older install's control file may say module_pathname = '$libdir/openrouter_registry',
+# which bypasses dynamic_library_path: point this throwaway catalog at the bare name.
+fixed=$(psql_ ours -c "WITH u AS (UPDATE pg_proc SET probin = 'openrouter_registry'
+                                   WHERE probin = '\$libdir/openrouter_registry' RETURNING 1)
+                      SELECT count(*) FROM u")
+(( fixed == 0 )) || say "note: the installed control file uses \$libdir; repointed $fixed C functions to dynamic_library_path in this throwaway cluster"
+psql_ peers -f "$PEERS/schema.sql"
+DSN_PEERS=postgresql://postgres@127.0.0.1:$PGPORT/peers
+
+# ---------------------------------------------------------------- loopback server
+serve_start() {  # K: serve the snapshot K times; sets SRV, URL
+  local k=$1 port
+  port=${BENCH_HTTPPORT:-$(free_port 55681 "$PGPORT")}
+  port_free "$port" || die "port $port is in use"
+  python3 "$PEERS/serve.py" "$FIXTURE" "$port" --scale "$k" 2>"$BENCH_DIR/serve-$k.log" &
+  SRV=$!
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready") == 404 ]]; do
+    kill -0 "$SRV" 2>/dev/null || { cat "$BENCH_DIR/serve-$k.log" >&2; die "serve.py did not start (port $port)"; }
+    sleep 0.2
+  done
+  URL=http://127.0.0.1:$port/api/v1/models
+  say "$(cat "$BENCH_DIR/serve-$k.log")"
+}
+serve_stop() { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; SRV=""; }
+
+# ---------------------------------------------------------------- contenders
+SYNC_SQL() { echo "SET openrouter.api_url = '$URL'; SET openrouter.max_response_bytes = '200MB'; SELECT openrouter_sync(force => true);"; }
+reset_ours() { psql_ ours -c "SET client_min_messages = warning" -c "TRUNCATE $TABLES CASCADE" -c "CHECKPOINT"; }
+reset_peers() { psql_ peers -c "TRUNCATE things, relationships" -c "CHECKPOINT"; }
+
+run_one() {  # CONTENDER PAYLOAD PHASE RUN: one timed sync, appends a JSON line to $RESULTS
+  local who=$1 payload=$2 phase=$3 run=$4 app="bench:$1:$2:$3:$4" t0 t1 out
+  t0=$EPOCHREALTIME
+  case $who in
+    ours)       out=$(PGAPPNAME=$app psql_ ours -c "$(SYNC_SQL)" 2>>"$NOTICES") \
+                  || { tail -5 "$NOTICES" >&2; die "openrouter_sync() failed ($app)"; } ;;
+    sql_only)   out=$(PGAPPNAME=$app "$PEERS/sql_only.sh" "$URL" "$DSN_PEERS") || die "sql_only.sh failed" ;;
+    seed_style) out=$(python3 "$PEERS/seed_style.py" "$URL" "$DSN_PEERS?application_name=$app") || die "seed_style.py failed" ;;
+  esac
+  t1=$EPOCHREALTIME
+  printf '{"contender":"%s","payload":"%s","phase":"%s","run":%d,"app":"%s","t0":%s,"t1":%s,"out":%s}\n' \
+    "$who" "$payload" "$phase" "$run" "$app" "$t0" "$t1" "$out" >>"$RESULTS"
+  python3 - "$out" "$t0" "$t1" <<'EOF' >&2
+import json, sys
+o = json.loads(sys.argv[1]); wall = float(sys.argv[3]) - float(sys.argv[2])
+s = o.get("seconds", wall)
+extra = f", duration_ms {o['duration_ms']}, {o['inserted']} inserted {o['updated']} updated {o['unchanged']} unchanged" if "duration_ms" in o else ""
+print(f"      {s:8.3f} s  ({o.get('models')} models, {o.get('labs')} labs{extra})")
+EOF
+}
+
+model_ids() {  # DB: count and md5 of the model ids in things
+  psql_ "$1" -c "SELECT count(*) || ' ' || md5(coalesce(string_agg(id, ',' ORDER BY id), '')) FROM things WHERE ns = 'models'"
+}
+
+rss_sync() {  # LABEL: one sync of ours in a session whose backend is sampled; prints nothing
+  local label=$1 f=$BENCH_DIR/report/rss-$1
+  rm -f "$f".*
+  BENCH_RSS_OUT=$f BENCH_HERE=$HERE PGAPPNAME="bench:rss:$label" psql_ ours >"$f.summary" 2>>"$NOTICES" <<SQL
+SELECT pg_backend_pid() AS pid \gset
+\setenv BENCH_PID :pid
+\! grep -E '^(VmHWM|VmRSS|RssAnon|RssFile|RssShmem)' /proc/\$BENCH_PID/status > "\$BENCH_RSS_OUT.before"
+\! python3 "\$BENCH_HERE/rss_sampler.py" "\$BENCH_PID" "\$BENCH_RSS_OUT.json" 0.01 </dev/null >/dev/null 2>&1 & echo \$! > "\$BENCH_RSS_OUT.pid"; sleep 0.3
+$(SYNC_SQL)
+\! grep -E '^(VmHWM|VmRSS|RssAnon|RssFile|RssShmem)' /proc/\$BENCH_PID/status > "\$BENCH_RSS_OUT.after"; awk '\$6 ~ /openrouter_registry/ {print \$6}' /proc/\$BENCH_PID/maps | sort -u > "\$BENCH_RSS_OUT.maps"
+\! kill \$(cat "\$BENCH_RSS_OUT.pid")
+SQL
+  for _ in $(seq 50); do [[ -s $f.json ]] && break; sleep 0.1; done
+  [[ -s $f.json ]] || die "the RSS sampler wrote nothing ($f.json)"
+  local loaded
+  loaded=$(cat "$f.maps")
+  [[ $loaded == "$BENCH_DIR/lib/openrouter_registry.so" ]] \
+    || die "the backend loaded '$loaded', not $BENCH_DIR/lib/openrouter_registry.so: the measurement would not be of the release build"
+}
+
+sizes() {  # DB LABEL: sizes of the tables after a sync
+  {
+    echo "$2"
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$1" -P footer=off <<'SQL'
+SELECT * FROM (
+SELECT c.relname AS "table",
+       (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, false, '')))[1]::text::bigint AS rows,
+       pg_size_pretty(pg_relation_size(c.oid)) AS heap,
+       pg_size_pretty(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) AS toast,
+       pg_size_pretty(pg_indexes_size(c.oid)) AS indexes,
+       pg_size_pretty(pg_total_relation_size(c.oid)) AS total
+  FROM pg_class c
+ WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'all', NULL, NULL, NULL, NULL,
+       pg_size_pretty(sum(pg_total_relation_size(c.oid)))
+  FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+) s ORDER BY "table" = 'all', "table";
+SQL
+    echo
+  } >>"$BENCH_DIR/report/3-sizes.txt"
+}
+
+cheapest() {  # SLUG LABEL: plan + latency of cheapest_models(100000); appends to the report
+  local label=$2 f=$BENCH_DIR/report/cheapest-$1 q="SELECT * FROM cheapest_models(100000)"
+  psql_ ours -c "EXPLAIN (ANALYZE, BUFFERS) $q" >"$f.plan"
+  {
+    echo '\timing on'
+    echo '\o /dev/null'
+    for _ in $(seq 21); do echo "$q;"; done
+  } | psql_ ours >"$f.timing" 2>&1
+  for _ in $(seq 20); do psql_ ours -c "EXPLAIN (ANALYZE) $q" | sed -n 's/^Execution Time: //p'; done >"$f.exec"
+  python3 "$HERE/report.py" cheapest "$label" "$f" >>"$BENCH_DIR/report/4-cheapest.txt"
+}
+
+diag_sync() {  # PHASE: one sync of ours with auto_explain logging every SPI statement
+  PGAPPNAME="bench:diag:$1" psql_ ours >/dev/null 2>>"$NOTICES" <<SQL
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_nested_statements = on;
+SET auto_explain.log_analyze = on;
+SET auto_explain.log_timing = off;
+SET auto_explain.log_buffers = on;
+SET auto_explain.log_wal = on;
+SET auto_explain.log_format = json;
+$(SYNC_SQL)
+SQL
+}
+
+# ---------------------------------------------------------------- the runs
+contenders=(ours sql_only seed_style)
+for k in 1 "$SCALE"; do
+  payload=${k}x
+  serve_start "$k"
+  for ((i = 1; i <= N; i++)); do
+    for ((j = 0; j < 3; j++)); do   # rotate the order every run to spread drift (cache, WAL, checkpoints)
+      who=${contenders[$(( (i - 1 + j) % 3 ))]}
+      if [[ $who == ours ]]; then reset_ours; else reset_peers; fi
+      say "$payload run $i/$N $who: first sync"
+      run_one "$who" "$payload" first "$i"
+      say "$payload run $i/$N $who: re-sync"
+      run_one "$who" "$payload" resync "$i"
+    done
+  done
+  a=$(model_ids ours); b=$(model_ids peers)
+  if [[ $a == "$b" ]]; then same=yes; else same="NO (ours $a, peers $b)"; fi
+  echo "$payload: ours and the peers hold the same model ids: $same (${a%% *} models)" >>"$BENCH_DIR/report/1-checks.txt"
+
+  if [[ $k == "$SCALE" ]]; then
+    say "$payload: peak backend memory of a first sync and a re-sync (VmHWM, sampled every 10 ms)"
+    reset_ours
+    rss_sync first;  sizes ours "ours after a first sync at $payload:"
+    rss_sync resync; sizes ours "ours after a first sync and a re-sync at $payload:"
+    python3 "$HERE/report.py" rss "$BENCH_DIR/report/rss-first" "$BENCH_DIR/report/rss-resync" >"$BENCH_DIR/report/2-rss.txt"
+    say "$payload: cheapest_models(100000) plan and latency"
+    cheapest 1 "as left by the sync (no manual ANALYZE)"
+    psql_ ours -c "ANALYZE things"
+    cheapest 2 "after ANALYZE things"
+    say "$payload: table sizes of the peers (one untimed sql_only first sync and re-sync)"
+    reset_peers
+    "$PEERS/sql_only.sh" "$URL" "$DSN_PEERS" >/dev/null; sizes peers "peers (sql_only) after a first sync at $payload:"
+    "$PEERS/sql_only.sh" "$URL" "$DSN_PEERS" >/dev/null; sizes peers "peers (sql_only) after a first sync and a re-sync at $payload:"
+    say "$payload: one untimed first sync and re-sync of ours with auto_explain (per-statement times)"
+    reset_ours
+    diag_sync first
+    diag_sync resync
+  fi
+  serve_stop
+done
+
+# ---------------------------------------------------------------- report
+sleep 0.5   # let the server log catch up
+python3 "$HERE/report.py" phases "$RESULTS" "$SERVERLOG" >"$BENCH_DIR/report/5-phases.txt"
+python3 "$HERE/report.py" diag "$SERVERLOG" >"$BENCH_DIR/report/6-diag.txt"
+python3 "$HERE/report.py" table "$RESULTS" "$N" "$BENCH_DIR/report" >"$BENCH_DIR/report/9-table.txt"
+report() {
+  echo "================ openrouter_registry benchmark ================"
+  cat "$BENCH_DIR/report/0-machine.txt"; echo
+  cat "$BENCH_DIR/report/1-checks.txt"; echo
+  echo "---- peak backend memory during our ${SCALE}x sync"; cat "$BENCH_DIR/report/2-rss.txt"; echo
+  echo "---- table sizes after the ${SCALE}x sync"; cat "$BENCH_DIR/report/3-sizes.txt"
+  echo "---- cheapest_models(100000) at ${SCALE}x"; cat "$BENCH_DIR/report/4-cheapest.txt"
+  echo "---- where our sync spends its time (medians; from NOTICE times in the server log)"; cat "$BENCH_DIR/report/5-phases.txt"; echo
+  echo "---- SPI statements of one ${SCALE}x sync (auto_explain, untimed run)"; cat "$BENCH_DIR/report/6-diag.txt"; echo
+  cat "$BENCH_DIR/report/9-table.txt"
+  echo "bench took $((SECONDS - T_START)) s"
+}
+report
+[[ -z ${BENCH_REPORT:-} ]] || report >"$BENCH_REPORT"

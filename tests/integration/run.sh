@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# Integration tests against a throwaway cluster and the loopback fixture server:
+#   1. concurrency: 8 parallel syncs serialize, insert once, leave one open price period each
+#   2. cancel: statement_timeout and pg_cancel_backend stop a sync stuck on a slow server
+#      within ~1.5 s, change nothing, and leave the session usable
+#   3. backups: pg_dump -Fc / pg_restore brings back every row and the sequences
+#   4. security, as real login sessions: analyst (no grants) and syncer (openrouter_admin)
+# About 30-60 s. Nothing but 127.0.0.1 is contacted.
+source "$(dirname "$0")/../../scripts/common.sh"
+need_root "$@"
+DIR=${INTEGRATION_DIR:-/tmp/openrouter-integration-pg}
+PORT=${INTEGRATION_PORT:-55700}
+DB=registry
+FIX=$ROOT/../shared/fixtures/openrouter
+F26=$FIX/models-2026-03-10.json
+F25=$FIX/models-2025-05-23.json
+SECRET=sk-or-v1-integration-secret
+for f in "$F26" "$F25"; do [[ -f $f ]] || die "missing fixture $f"; done
+
+cluster_stop "$DIR"; rm -rf "$DIR"
+WORK=$(mktemp -d /tmp/openrouter-integration.XXXXXX)
+SERVERS=()
+JOBS=()
+cleanup() {
+  local p
+  for p in "${JOBS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${SERVERS[@]}"; do kill "$p" 2>/dev/null || true; done
+  cluster_stop "$DIR"; rm -rf "$DIR" "$WORK"
+}
+trap cleanup EXIT
+cluster_start "$DIR" "$PORT"
+
+serve_start "$F26"; SERVERS+=("$SERVE_PID"); URL26="http://127.0.0.1:$SERVE_PORT/api/v1/models"
+serve_start "$F25"; SERVERS+=("$SERVE_PID"); URL25="http://127.0.0.1:$SERVE_PORT/api/v1/models"
+
+# Every session gets a generous statement_timeout, so that no wait below is unbounded.
+export PGOPTIONS="-c statement_timeout=60000"
+PSQL=("$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$PORT")
+qd() { timeout 90 "${PSQL[@]}" -U postgres -d "$1" -v ON_ERROR_STOP=1 -c "$2"; }  # DB SQL
+q() { qd "$DB" "$1"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+passed=0; failed=0
+pass() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${2:+ ($2)}"; }
+check() {  # NAME SQL-returning-boolean [DB]
+  local got; got=$(qd "${3:-$DB}" "$2" 2>&1) || true
+  if [[ $got == t ]]; then pass "$1"; else fail "$1" "$2 -> ${got:0:300}"; fi
+}
+expect() {  # NAME DETAIL-IF-FAILED COMMAND...: passes when COMMAND succeeds
+  local name=$1 detail=$2; shift 2
+  if "$@"; then pass "$name"; else fail "$name" "$detail"; fi
+}
+oneline() { tr '\n' ' ' <<<"$1" | cut -c1-300; }
+
+# Safety net: should a setting ever be lost, the sync goes to a dead loopback port,
+# never to the default https://openrouter.ai.
+q "ALTER SYSTEM SET openrouter.api_url = 'http://127.0.0.1:9/safety-net'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+q "CREATE DATABASE $DB" >/dev/null 2>&1 || true
+q "CREATE EXTENSION openrouter_registry"
+q "ALTER DATABASE $DB SET openrouter.api_url = '$URL26'"
+
+fingerprint() {  # TABLE ORDER-BY: 'count:md5' of every row's text
+  echo "(SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY $2)), '') FROM $1 t)"
+}
+STATE="SELECT $(fingerprint things 'ns, id') || ' ' || $(fingerprint relationships 'ns, id') \
+  || ' ' || $(fingerprint openrouter_sync_runs id)"
+
+# ---------------------------------------------------------------------------------------
+echo "== 1. concurrency: 8 parallel syncs"
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  timeout 90 "${PSQL[@]}" -U postgres -d "$DB" -v ON_ERROR_STOP=1 -c "SELECT openrouter_sync()" \
+    >"$WORK/par$i.out" 2>"$WORK/par$i.err" &
+  pids+=($!); JOBS+=($!)
+done
+rcs=(); bad=0
+for p in "${pids[@]}"; do
+  if wait "$p"; then rcs+=(0); else rc=$?; rcs+=("$rc"); bad=$((bad + 1)); fi
+done
+JOBS=()
+errs=$(cat "$WORK"/par*.err | grep -E 'ERROR|FATAL' | sort | uniq -c | head -5 || true)
+expect "all 8 parallel syncs exited 0" "exit codes ${rcs[*]}; $(oneline "$errs")" test "$bad" -eq 0
+check "346 models" "SELECT count(*) = 346 FROM things WHERE ns = 'models'"
+check "57 labs" "SELECT count(*) = 57 FROM things WHERE ns = 'labs'"
+check "346 relationships" "SELECT count(*) = 346 FROM relationships"
+check "8 rows in openrouter_sync_runs" "SELECT count(*) = 8 FROM openrouter_sync_runs"
+check "the first run inserted 346, the other 7 inserted 0" \
+  "SELECT array_agg(inserted ORDER BY id) = '{346,0,0,0,0,0,0,0}' FROM openrouter_sync_runs"
+check "exactly 346 open price periods" "SELECT count(*) = 346 FROM openrouter_price_history WHERE valid_to IS NULL"
+check "no model has two open price periods" \
+  "SELECT NOT EXISTS (SELECT model_id FROM openrouter_price_history WHERE valid_to IS NULL GROUP BY model_id HAVING count(*) > 1)"
+check "every model has exactly one price period" \
+  "SELECT count(*) = 346 AND count(DISTINCT model_id) = 346 FROM openrouter_price_history"
+
+# ---------------------------------------------------------------------------------------
+echo "== 2. cancel: a sync stuck on a slow server (--delay-ms 20000)"
+serve_start "$F26" --delay-ms 20000; SLOW_PID=$SERVE_PID; SERVERS+=("$SLOW_PID")
+URLSLOW="http://127.0.0.1:$SERVE_PORT/api/v1/models"
+SLOWOPTS="-c statement_timeout=60000 -c openrouter.api_url=$URLSLOW"
+before=$(q "$STATE")
+
+# statement_timeout
+t0=$(now_ms)
+PGOPTIONS=$SLOWOPTS timeout 30 "${PSQL[@]}" -U postgres -d "$DB" -v ON_ERROR_STOP=1 \
+  -c "SET statement_timeout = 200" -c "SELECT openrouter_sync()" >"$WORK/st.out" 2>"$WORK/st.err" \
+  && rc=0 || rc=$?
+ms=$(($(now_ms) - t0))
+echo "     statement_timeout: psql exited $rc after $ms ms"
+expect "statement_timeout: the sync fails with the timeout error" "exit $rc; $(oneline "$(cat "$WORK/st.err")")" \
+  grep -q 'canceling statement due to statement timeout' "$WORK/st.err"
+expect "statement_timeout: stopped within 1.5 s" "took $ms ms" test "$ms" -lt 1500
+
+# pg_cancel_backend from another session
+PGOPTIONS=$SLOWOPTS timeout 30 "${PSQL[@]}" -U postgres -d "$DB" -v ON_ERROR_STOP=1 \
+  -c "SELECT /* integration-cancel */ openrouter_sync()" >"$WORK/cb.out" 2>"$WORK/cb.err" &
+victim=$!; JOBS+=("$victim")
+pid=""
+for _ in $(seq 50); do
+  pid=$(q "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()
+             AND query LIKE '%integration-cancel%' LIMIT 1")
+  [[ -n $pid ]] && break
+  sleep 0.1
+done
+if [[ -z $pid ]]; then
+  fail "pg_cancel_backend: the running sync was found in pg_stat_activity" "not found within 5 s"
+else
+  sleep 0.5  # let it get into the HTTP request
+  t0=$(now_ms)
+  cancelled=$(q "SELECT pg_cancel_backend($pid)")
+  for _ in $(seq 1250); do kill -0 "$victim" 2>/dev/null || break; sleep 0.02; done
+  ms=$(($(now_ms) - t0))
+  wait "$victim" && rc=0 || rc=$?
+  echo "     pg_cancel_backend($pid) -> $cancelled; psql exited $rc, $ms ms after the cancel"
+  expect "pg_cancel_backend: the sync fails with the cancel error" "exit $rc; $(oneline "$(cat "$WORK/cb.err")")" \
+    grep -q 'canceling statement due to user request' "$WORK/cb.err"
+  expect "pg_cancel_backend: stopped within 1.5 s of the cancel" "took $ms ms" test "$ms" -lt 1500
+fi
+kill "$victim" 2>/dev/null || true
+JOBS=()
+after=$(q "$STATE")
+expect "after both cancels, things/relationships/openrouter_sync_runs are unchanged" \
+  "before $before, after $after" test "$before" == "$after"
+
+# the same session goes on working after the timeout
+t0=$(now_ms)
+printf '%s\n' "SET statement_timeout = 200;" "SELECT openrouter_sync();" "SELECT 1;" \
+  | PGOPTIONS=$SLOWOPTS timeout 30 "${PSQL[@]}" -U postgres -d "$DB" -v ON_ERROR_STOP=0 -f - \
+    >"$WORK/ss.out" 2>"$WORK/ss.err" || true
+ms=$(($(now_ms) - t0))
+expect "same session: the sync timed out" "$(oneline "$(cat "$WORK/ss.err")")" \
+  grep -q 'canceling statement due to statement timeout' "$WORK/ss.err"
+expect "same session: the next SELECT printed 1 (after $ms ms)" \
+  "stdout: $(oneline "$(cat "$WORK/ss.out")"); stderr: $(oneline "$(cat "$WORK/ss.err")")" \
+  test "$(tail -n 1 "$WORK/ss.out")" == 1
+kill "$SLOW_PID" 2>/dev/null || true
+check "a normal sync still works afterwards (the lock is free)" \
+  "SELECT (openrouter_sync()->>'models')::int = 346"
+
+# ---------------------------------------------------------------------------------------
+echo "== 3. backups: pg_dump -Fc, pg_restore into a fresh database"
+SRC=backup_src; DST=backup_restored
+q "CREATE DATABASE $SRC"
+qd $SRC "CREATE EXTENSION openrouter_registry"
+qd $SRC "SET openrouter.api_url = '$URL25'; SELECT openrouter_sync()" >/dev/null 2>"$WORK/b1.err" \
+  || fail "sync of the 2025 file" "$(oneline "$(cat "$WORK/b1.err")")"
+qd $SRC "SET openrouter.api_url = '$URL26'; SELECT openrouter_sync(force => true)" >/dev/null 2>"$WORK/b2.err" \
+  || fail "forced sync of the 2026 file" "$(oneline "$(cat "$WORK/b2.err")")"
+check "source: 2 runs, deprecated models, closed price periods and a change log" \
+  "SELECT (SELECT count(*) FROM openrouter_sync_runs) = 2
+      AND (SELECT count(*) FROM things WHERE ns = 'models' AND data->'deprecated' = 'true'::jsonb) > 0
+      AND (SELECT count(*) FROM openrouter_price_history WHERE valid_to IS NOT NULL) > 0
+      AND (SELECT count(*) FROM openrouter_change_log) > 0" $SRC
+timeout 60 "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PORT" -U postgres -Fc -f "$WORK/backup.dump" $SRC \
+  2>"$WORK/dump.err" && rc=0 || rc=$?
+expect "pg_dump -Fc succeeded" "exit $rc; $(oneline "$(cat "$WORK/dump.err")")" test "$rc" -eq 0
+q "CREATE DATABASE $DST"
+timeout 60 "$PG_BIN/pg_restore" -h 127.0.0.1 -p "$PORT" -U postgres -d $DST --exit-on-error \
+  "$WORK/backup.dump" 2>"$WORK/restore.err" && rc=0 || rc=$?
+expect "pg_restore succeeded" "exit $rc; $(oneline "$(cat "$WORK/restore.err")")" test "$rc" -eq 0
+check "the extension exists in the restored database" \
+  "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'openrouter_registry')" $DST
+for spec in "things|ns, id" "relationships|ns, id" "openrouter_sync_runs|id" \
+            "openrouter_price_history|model_id, valid_from" "openrouter_change_log|id"; do
+  table=${spec%%|*}; order=${spec#*|}
+  src_fp=$(qd $SRC "SELECT $(fingerprint "$table" "$order")")
+  check "restored $table: same count and md5 ($src_fp)" \
+    "SELECT $(fingerprint "$table" "$order") = '$src_fp'" $DST
+done
+runs_max=$(qd $SRC "SELECT max(id) FROM openrouter_sync_runs")
+log_max=$(qd $SRC "SELECT coalesce(max(id), 0) FROM openrouter_change_log")
+qd $DST "SET openrouter.api_url = '$URL25'; SELECT openrouter_sync(force => true)" >/dev/null 2>"$WORK/b3.err" \
+  && rc=0 || rc=$?
+expect "a new sync in the restored database works" "exit $rc; $(oneline "$(cat "$WORK/b3.err")")" test "$rc" -eq 0
+check "restored: openrouter_sync_runs ids continue ($runs_max + 1)" \
+  "SELECT count(*) = 3 AND max(id) = $runs_max + 1 FROM openrouter_sync_runs" $DST
+check "restored: the new change log rows continue after id $log_max" \
+  "SELECT count(*) > 0 AND min(id) > $log_max FROM openrouter_change_log WHERE run_id = $runs_max + 1" $DST
+
+# ---------------------------------------------------------------------------------------
+echo "== 4. security: analyst and syncer sessions"
+q "CREATE ROLE analyst LOGIN"
+q "CREATE ROLE syncer LOGIN"
+q "GRANT openrouter_admin TO syncer" >/dev/null 2>"$WORK/grant.err" \
+  || echo "     note: $(oneline "$(cat "$WORK/grant.err")")"
+check "role openrouter_admin exists (created by the extension)" \
+  "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'openrouter_admin')"
+SYNCER_IS_ADMIN="(SELECT EXISTS (SELECT FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+  JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = 'openrouter_admin' AND u.rolname = 'syncer'))"
+check "syncer is a member of openrouter_admin" "SELECT $SYNCER_IS_ADMIN"
+syncer_admin=$(q "SELECT $SYNCER_IS_ADMIN")
+
+# A sync as a non-superuser, guarded: it runs only if the URL in force is a loopback one.
+GUARDED_SYNC="SELECT CASE WHEN current_setting('openrouter.api_url') LIKE 'http://127.0.0.1:%'
+  THEN 'models=' || (openrouter_sync()->>'models')
+  ELSE 'refusing to sync from ' || current_setting('openrouter.api_url') END;"
+
+# Runs SQL as USER in a new session of $DB. Variant "fresh": the SQL comes first. Variant
+# "loaded": the session first calls functions of the extension (cheapest_models(0), then,
+# never evaluated, the C functions openrouter_sync_from_text/openrouter_sync, whose
+# executor setup loads the library if the role may execute them; errors are tolerated).
+# Sets S_OUT and S_ERR (the SQL's stdout and stderr only) and S_LOADED (whether the
+# library was loaded before the SQL ran).
+session() {  # USER VARIANT SQL
+  {
+    echo '\set ON_ERROR_STOP 0'
+    if [[ $2 == loaded ]]; then
+      echo "SELECT count(*) FROM cheapest_models(0);"
+      echo "SELECT CASE WHEN random() < 0 THEN openrouter_sync_from_text('') END;"
+      echo "SELECT CASE WHEN random() < 0 THEN openrouter_sync() END;"
+    fi
+    echo "SELECT 'loaded=' || EXISTS (SELECT FROM pg_settings WHERE name = 'openrouter.timeout_ms');"
+    echo '\echo @@sql'
+    echo '\warn @@sql'
+    printf '%s\n' "$3"
+  } | timeout 90 "${PSQL[@]}" -U "$1" -d "$DB" -f - >"$WORK/s.out" 2>"$WORK/s.err" || true
+  S_LOADED=$(grep -o -m1 'loaded=[tf]' "$WORK/s.out" || echo 'loaded=?')
+  S_OUT=$(sed '1,/^@@sql$/d' "$WORK/s.out")
+  S_ERR=$(sed '1,/^@@sql$/d' "$WORK/s.err")
+}
+# NAME USER VARIANT SQL MODE PATTERN: MODE "out" = stdout contains PATTERN, "denied" = an
+# ERROR containing PATTERN, "hidden" = PATTERN appears nowhere in stdout or stderr,
+# "no-err" = PATTERN does not appear in stderr.
+role_check() {
+  local name=$1 user=$2 variant=$3 sql=$4 mode=$5 pat=$6 ok=1
+  session "$user" "$variant" "$sql"
+  case $mode in
+    out) grep -qF -- "$pat" <<<"$S_OUT" || ok=0 ;;
+    denied) grep -F -- "$pat" <<<"$S_ERR" | grep -q 'ERROR' || ok=0 ;;
+    hidden) ! grep -qF -- "$pat" <<<"$S_OUT$S_ERR" || ok=0 ;;
+    no-err) ! grep -qF -- "$pat" <<<"$S_ERR" || ok=0 ;;
+  esac
+  local full="$name [$user, $variant session, $S_LOADED]"
+  if ((ok)); then pass "$full"
+  else fail "$full" "stdout: $(oneline "$S_OUT"); stderr: $(oneline "$S_ERR")"; fi
+}
+
+for v in fresh loaded; do
+  role_check "analyst can SELECT from openrouter_models" analyst $v \
+    "SELECT count(*) > 0 FROM openrouter_models;" out t
+  role_check "analyst can SELECT from cheapest_models(100000)" analyst $v \
+    "SELECT count(*) = 10 FROM cheapest_models(100000);" out t
+  role_check "analyst cannot run openrouter_sync()" analyst $v "$GUARDED_SYNC" denied 'permission denied'
+  role_check "analyst cannot run openrouter_sync_from_json() (write arbitrary data)" analyst $v \
+    "SELECT openrouter_sync_from_json('{\"data\": []}');" denied 'permission denied'
+  role_check "analyst cannot SET openrouter.api_url" analyst $v \
+    "SET openrouter.api_url = 'http://127.0.0.1:1/';" denied 'permission denied'
+  role_check "analyst's SET openrouter.api_url never reaches a sync" analyst $v \
+    "SET openrouter.api_url = 'http://127.0.0.1:1/';
+     $GUARDED_SYNC" no-err '127.0.0.1:1/'
+  role_check "syncer can run openrouter_sync()" syncer $v "SELECT $SYNCER_IS_ADMIN; $GUARDED_SYNC" \
+    out "$(printf 't\nmodels=346')"
+  role_check "syncer cannot SET openrouter.api_url" syncer $v \
+    "SET openrouter.api_url = 'http://127.0.0.1:1/';" denied 'permission denied'
+  role_check "syncer's SET openrouter.api_url never reaches a sync" syncer $v \
+    "SET openrouter.api_url = 'http://127.0.0.1:1/';
+     $GUARDED_SYNC" no-err '127.0.0.1:1/'
+  role_check "syncer cannot SET openrouter.api_key" syncer $v \
+    "SET openrouter.api_key = 'sk-or-v1-attacker';" denied 'permission denied'
+done
+
+q "ALTER SYSTEM SET openrouter.api_key = '$SECRET'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+check "superuser: the key is in force" "SELECT current_setting('openrouter.api_key') = '$SECRET'"
+for user in analyst syncer; do
+  for v in fresh loaded; do
+    role_check "$user cannot see the key: SHOW" $user $v "SHOW openrouter.api_key;" hidden "$SECRET"
+    role_check "$user cannot see the key: current_setting" $user $v \
+      "SELECT current_setting('openrouter.api_key', true);" hidden "$SECRET"
+    role_check "$user cannot see the key: pg_settings" $user $v \
+      "SELECT * FROM pg_settings WHERE name LIKE 'openrouter%';" hidden "$SECRET"
+  done
+done
+# Syncs with the key set: one as syncer, one failing one as superuser (its error is logged).
+session syncer fresh "$GUARDED_SYNC"
+echo "     syncer's sync with the key set: $(oneline "$S_OUT $S_ERR")"
+q "SET openrouter.api_url = 'http://127.0.0.1:9/dead'; SELECT openrouter_sync()" >/dev/null 2>&1 || true
+q "ALTER SYSTEM RESET openrouter.api_key" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+check "the key is reset" "SELECT coalesce(current_setting('openrouter.api_key', true), '') = ''"
+check "the key is not in openrouter_sync_runs" \
+  "SELECT NOT EXISTS (SELECT FROM openrouter_sync_runs r WHERE r::text LIKE '%$SECRET%')"
+logs=$(find "$DIR" -type f \( -name '*.log' -o -name '*.csv' -o -name '*.json' \) -newer "$DIR/PG_VERSION")
+leaks=$(grep -F -- "$SECRET" $logs 2>/dev/null | cut -c1-200 | head -5 || true)
+expect "the key is not in the server log ($(echo $logs | wc -w) log files)" "$(oneline "$leaks")" test -z "$leaks"
+
+echo "integration: $passed passed, $failed failed"
+((failed == 0))
