@@ -112,10 +112,10 @@ def status_file(path):
     return vals
 
 
-def cmd_rss(*prefixes):
+def cmd_rss(payload_label, *prefixes):
     worst = None
     for prefix in prefixes:
-        label = prefix.rsplit("rss-", 1)[-1]
+        label = {"first": "first sync", "resync": "re-sync"}.get(prefix.rsplit("rss-", 1)[-1], prefix)
         before, after = status_file(prefix + ".before"), status_file(prefix + ".after")
         sampled = json.load(open(prefix + ".json"))
         summary = json.loads(open(prefix + ".summary").read().strip().splitlines()[-1])
@@ -123,7 +123,7 @@ def cmd_rss(*prefixes):
         peak = after["VmHWM"]
         ratio = peak * 1024 / payload
         ps, at = sampled["kB_peak_sampled"], sampled["peak_at_s"]
-        print(f"{label} sync ({summary['models']} models, payload {payload:,} bytes = {payload / MB:.1f} MB, "
+        print(f"{payload_label} {label} ({summary['models']} models, payload {payload:,} bytes = {payload / MB:.1f} MB, "
               f"duration_ms {summary['duration_ms']}, {summary['inserted']} inserted, {summary['updated']} updated):")
         print(f"  VmHWM before {before['VmHWM'] / 1024:7.1f} MB, after {peak / 1024:7.1f} MB  -> peak RSS = {ratio:.2f}x the payload "
               f"(target <= {MAX_RSS_OVER_PAYLOAD:g}x: {verdict(ratio <= MAX_RSS_OVER_PAYLOAD)}); "
@@ -131,11 +131,12 @@ def cmd_rss(*prefixes):
         print(f"  sampled every 10 ms ({sampled['samples']} samples): peak VmRSS {ps['VmRSS'] / 1024:.1f} MB at {at['VmRSS']:.2f} s; "
               f"of which private (RssAnon) peaked at {ps['RssAnon'] / 1024:.1f} MB ({ps['RssAnon'] * 1024 / payload:.2f}x payload) at {at['RssAnon']:.2f} s, "
               f"shared buffers (RssShmem) {ps['RssShmem'] / 1024:.1f} MB, files (RssFile) {ps['RssFile'] / 1024:.1f} MB")
-        print(f"  after the sync: VmRSS {after['VmRSS'] / 1024:.1f} MB (RssAnon {after['RssAnon'] / 1024:.1f} MB)")
+        print(f"  after the sync: VmRSS {after['VmRSS'] / 1024:.1f} MB (RssAnon {after['RssAnon'] / 1024:.1f} MB); "
+              f"the backend had loaded {open(prefix + '.maps').read().strip()}")
         if worst is None or peak > worst["peak_kB"]:
             worst = {"peak_kB": peak, "payload_bytes": payload, "ratio": ratio, "label": label,
                      "ok": ratio <= MAX_RSS_OVER_PAYLOAD}
-    worst["payload_label"] = f"100x {worst['label']}" if worst else ""
+    worst["payload_label"] = f"{payload_label} {worst['label']}"
     json.dump(worst, open(os.path.join(os.path.dirname(prefixes[0]), "verdict-rss.json"), "w"))
 
 
@@ -209,7 +210,7 @@ def cmd_diag(log):
             plan = json.loads(m[2])
         except ValueError:
             continue
-        runs.setdefault(app.split(":")[-1], []).append((float(m[1]), plan))
+        runs.setdefault({"first": "first sync", "resync": "re-sync"}.get(app.split(":")[-1]), []).append((float(m[1]), plan))
     if not runs:
         print("(no auto_explain output found in the server log)")
         return
@@ -217,10 +218,16 @@ def cmd_diag(log):
         top = [s for s in stmts if "openrouter_sync" in s[1].get("Query Text", "") and "SELECT openrouter_sync" in s[1]["Query Text"]]
         total = top[-1][0] if top else None
         nested = [s for s in stmts if not (top and s is top[-1])]
+        # foreign-key checks run inside the statement that fired them: count, do not add
+        fk = [s for s in nested if s[1].get("Query Text", "").startswith("SELECT 1 FROM ONLY")]
+        nested = [s for s in nested if s not in fk]
         spent = sum(d for d, _ in nested)
-        print(f"{phase} sync: openrouter_sync() took {total:.0f} ms; its {len(nested)} SPI statements {spent:.0f} ms "
+        if fk:
+            print(f"{phase}: {len(fk)} foreign-key checks (one per inserted row that references another table) "
+                  f"ran inside the statements below, {sum(d for d, _ in fk):.0f} ms in all")
+        print(f"{phase}: openrouter_sync() took {total:.0f} ms; its {len(nested)} SPI statements {spent:.0f} ms "
               f"({100 * spent / total:.0f}%), the rest (fetch, parse, map, diff, Rust<->SPI conversion) {total - spent:.0f} ms"
-              if total else f"{phase} sync: {len(stmts)} statements")
+              if total else f"{phase}: {len(stmts)} statements")
         for d, p in sorted(nested, key=lambda x: -x[0])[:8]:
             q = " ".join(p.get("Query Text", "").split())
             node = p.get("Plan", {})

@@ -142,6 +142,7 @@ port_free "$PGPORT" || die "port $PGPORT is in use"
   echo "postgres:   $("$PG_BIN/postgres" --version), default settings (shared_buffers 128MB), one cluster for all contenders"
   echo "extension:  release build ($FEATURES) $(basename "$SO") ($(stat -c %s "$SO") bytes, sha256 $(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')), SQL from $EXTDIR"
   echo "peers:      $PEERS (seed_style.py: psycopg $(python3 -c 'import psycopg; print(psycopg.__version__)'), $(python3 --version))"
+  echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the start: other work on the machine skews absolute times; ratios are measured in the same run"
   echo "payload:    $(basename "$FIXTURE") as 1x and --scale $SCALE, served by peers/serve.py on 127.0.0.1; N=$N runs per contender, payload and phase"
 } >"$BENCH_DIR/report/0-machine.txt"
 cat "$BENCH_DIR/report/0-machine.txt" >&2
@@ -256,7 +257,7 @@ sizes() {  # DB LABEL: sizes of the tables after a sync
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$1" -P footer=off <<'SQL'
 SELECT * FROM (
 SELECT c.relname AS "table",
-       (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, false, '')))[1]::text::bigint AS rows,
+       (xpath('//n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, false, '')))[1]::text::bigint AS rows,
        pg_size_pretty(pg_relation_size(c.oid)) AS heap,
        pg_size_pretty(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) AS toast,
        pg_size_pretty(pg_indexes_size(c.oid)) AS indexes,
@@ -323,7 +324,7 @@ for k in 1 "$SCALE"; do
     reset_ours
     rss_sync first;  sizes ours "ours after a first sync at $payload:"
     rss_sync resync; sizes ours "ours after a first sync and a re-sync at $payload:"
-    python3 "$HERE/report.py" rss "$BENCH_DIR/report/rss-first" "$BENCH_DIR/report/rss-resync" >"$BENCH_DIR/report/2-rss.txt"
+    python3 "$HERE/report.py" rss "$payload" "$BENCH_DIR/report/rss-first" "$BENCH_DIR/report/rss-resync" >"$BENCH_DIR/report/2-rss.txt"
     say "$payload: cheapest_models(100000) plan and latency"
     cheapest 1 "as left by the sync (no manual ANALYZE)"
     psql_ ours -c "ANALYZE things"
@@ -355,7 +356,7 @@ report() {
   echo "---- where our sync spends its time (medians; from NOTICE times in the server log)"; cat "$BENCH_DIR/report/5-phases.txt"; echo
   echo "---- SPI statements of one ${SCALE}x sync (auto_explain, untimed run)"; cat "$BENCH_DIR/report/6-diag.txt"; echo
   cat "$BENCH_DIR/report/9-table.txt"
-  echo "bench took $((SECONDS - T_START)) s"
+  echo "bench took $((SECONDS - T_START)) s; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 report
 [[ -z ${BENCH_REPORT:-} ]] || report >"$BENCH_REPORT"

@@ -9,6 +9,8 @@ pub mod page;
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod fuzz_tests;
 
 pub use mapping::{map_models, MappedModel, Registry};
 pub use page::{parse_page, Page, ShapeError};

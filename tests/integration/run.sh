@@ -25,7 +25,7 @@ cleanup() {
   local p
   for p in "${JOBS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${SERVERS[@]}"; do kill "$p" 2>/dev/null || true; done
-  cluster_stop "$DIR"; rm -rf "$DIR" "$WORK"
+  [[ -n ${KEEP:-} ]] && return; cluster_stop "$DIR"; rm -rf "$DIR" "$WORK"
 }
 trap cleanup EXIT
 cluster_start "$DIR" "$PORT"
@@ -38,14 +38,18 @@ export PGOPTIONS="-c statement_timeout=60000"
 PSQL=("$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$PORT")
 qd() { timeout 90 "${PSQL[@]}" -U postgres -d "$1" -v ON_ERROR_STOP=1 -c "$2"; }  # DB SQL
 q() { qd "$DB" "$1"; }
+# ALTER SYSTEM knows openrouter.* only once the library is loaded in the session.
+alter_system() { timeout 90 "${PSQL[@]}" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+  -c "LOAD 'openrouter_registry'" -c "ALTER SYSTEM $1" -c "SELECT pg_reload_conf()" >/dev/null; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 passed=0; failed=0
 pass() { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1${2:+ ($2)}"; }
 check() {  # NAME SQL-returning-boolean [DB]
-  local got; got=$(qd "${3:-$DB}" "$2" 2>&1) || true
-  if [[ $got == t ]]; then pass "$1"; else fail "$1" "$2 -> ${got:0:300}"; fi
+  local got; got=$(qd "${3:-$DB}" "$2" 2>"$WORK/check.err") || true
+  if [[ $got == t ]]; then pass "$1"
+  else fail "$1" "$2 -> ${got:0:100} $(grep -E 'ERROR|FATAL' "$WORK/check.err" | head -3 | cut -c1-300)"; fi
 }
 expect() {  # NAME DETAIL-IF-FAILED COMMAND...: passes when COMMAND succeeds
   local name=$1 detail=$2; shift 2
@@ -55,9 +59,8 @@ oneline() { tr '\n' ' ' <<<"$1" | cut -c1-300; }
 
 # Safety net: should a setting ever be lost, the sync goes to a dead loopback port,
 # never to the default https://openrouter.ai.
-q "ALTER SYSTEM SET openrouter.api_url = 'http://127.0.0.1:9/safety-net'" >/dev/null
-q "SELECT pg_reload_conf()" >/dev/null
-q "CREATE DATABASE $DB" >/dev/null 2>&1 || true
+alter_system "SET openrouter.api_url = 'http://127.0.0.1:9/safety-net'"
+qd postgres "CREATE DATABASE $DB"
 q "CREATE EXTENSION openrouter_registry"
 q "ALTER DATABASE $DB SET openrouter.api_url = '$URL26'"
 
@@ -217,29 +220,29 @@ GUARDED_SYNC="SELECT CASE WHEN current_setting('openrouter.api_url') LIKE 'http:
   ELSE 'refusing to sync from ' || current_setting('openrouter.api_url') END;"
 
 # Runs SQL as USER in a new session of $DB. Variant "fresh": the SQL comes first. Variant
-# "loaded": the session first calls functions of the extension (cheapest_models(0), then,
-# never evaluated, the C functions openrouter_sync_from_text/openrouter_sync, whose
-# executor setup loads the library if the role may execute them; errors are tolerated).
-# Sets S_OUT and S_ERR (the SQL's stdout and stderr only) and S_LOADED (whether the
-# library was loaded before the SQL ran).
+# "loaded": the session first calls functions of the extension: cheapest_models(0) (LANGUAGE
+# sql: it does not load the library), then the C function openrouter_sync_from_text('')
+# (loads the library if the role may execute it; it fails on the empty body before writing
+# anything; errors are tolerated). Sets S_OUT and S_ERR (the SQL's stdout and stderr only)
+# and S_LOADED ("loaded=true" if the library was loaded before the SQL ran).
 session() {  # USER VARIANT SQL
   {
     echo '\set ON_ERROR_STOP 0'
     if [[ $2 == loaded ]]; then
       echo "SELECT count(*) FROM cheapest_models(0);"
-      echo "SELECT CASE WHEN random() < 0 THEN openrouter_sync_from_text('') END;"
-      echo "SELECT CASE WHEN random() < 0 THEN openrouter_sync() END;"
+      echo "SELECT openrouter_sync_from_text('');"
     fi
     echo "SELECT 'loaded=' || EXISTS (SELECT FROM pg_settings WHERE name = 'openrouter.timeout_ms');"
     echo '\echo @@sql'
     echo '\warn @@sql'
     printf '%s\n' "$3"
   } | timeout 90 "${PSQL[@]}" -U "$1" -d "$DB" -f - >"$WORK/s.out" 2>"$WORK/s.err" || true
-  S_LOADED=$(grep -o -m1 'loaded=[tf]' "$WORK/s.out" || echo 'loaded=?')
-  S_OUT=$(sed '1,/^@@sql$/d' "$WORK/s.out")
-  S_ERR=$(sed '1,/^@@sql$/d' "$WORK/s.err")
+  S_LOADED=$(grep -o -m1 'loaded=[a-z]*' "$WORK/s.out" || echo 'loaded=?')
+  S_OUT=$(sed '0,/^@@sql$/d' "$WORK/s.out")
+  S_ERR=$(sed '0,/^@@sql$/d' "$WORK/s.err")
 }
-# NAME USER VARIANT SQL MODE PATTERN: MODE "out" = stdout contains PATTERN, "denied" = an
+# NAME USER VARIANT SQL MODE PATTERN: MODE "out" = stdout contains PATTERN, "exact" = stdout
+# is PATTERN, "denied" = an
 # ERROR containing PATTERN, "hidden" = PATTERN appears nowhere in stdout or stderr,
 # "no-err" = PATTERN does not appear in stderr.
 role_check() {
@@ -247,6 +250,7 @@ role_check() {
   session "$user" "$variant" "$sql"
   case $mode in
     out) grep -qF -- "$pat" <<<"$S_OUT" || ok=0 ;;
+    exact) [[ $S_OUT == "$pat" ]] || ok=0 ;;
     denied) grep -F -- "$pat" <<<"$S_ERR" | grep -q 'ERROR' || ok=0 ;;
     hidden) ! grep -qF -- "$pat" <<<"$S_OUT$S_ERR" || ok=0 ;;
     no-err) ! grep -qF -- "$pat" <<<"$S_ERR" || ok=0 ;;
@@ -270,7 +274,7 @@ for v in fresh loaded; do
     "SET openrouter.api_url = 'http://127.0.0.1:1/';
      $GUARDED_SYNC" no-err '127.0.0.1:1/'
   role_check "syncer can run openrouter_sync()" syncer $v "SELECT $SYNCER_IS_ADMIN; $GUARDED_SYNC" \
-    out "$(printf 't\nmodels=346')"
+    exact "$(printf 't\nmodels=346')"
   role_check "syncer cannot SET openrouter.api_url" syncer $v \
     "SET openrouter.api_url = 'http://127.0.0.1:1/';" denied 'permission denied'
   role_check "syncer's SET openrouter.api_url never reaches a sync" syncer $v \
@@ -280,8 +284,7 @@ for v in fresh loaded; do
     "SET openrouter.api_key = 'sk-or-v1-attacker';" denied 'permission denied'
 done
 
-q "ALTER SYSTEM SET openrouter.api_key = '$SECRET'" >/dev/null
-q "SELECT pg_reload_conf()" >/dev/null
+alter_system "SET openrouter.api_key = '$SECRET'"
 sleep 0.5
 check "superuser: the key is in force" "SELECT current_setting('openrouter.api_key') = '$SECRET'"
 for user in analyst syncer; do
@@ -297,8 +300,7 @@ done
 session syncer fresh "$GUARDED_SYNC"
 echo "     syncer's sync with the key set: $(oneline "$S_OUT $S_ERR")"
 q "SET openrouter.api_url = 'http://127.0.0.1:9/dead'; SELECT openrouter_sync()" >/dev/null 2>&1 || true
-q "ALTER SYSTEM RESET openrouter.api_key" >/dev/null
-q "SELECT pg_reload_conf()" >/dev/null
+alter_system "RESET openrouter.api_key"
 sleep 0.5
 check "the key is reset" "SELECT coalesce(current_setting('openrouter.api_key', true), '') = ''"
 check "the key is not in openrouter_sync_runs" \
