@@ -88,7 +88,7 @@ def cmd_table(results, n, report_dir):
     try:
         v = json.load(open(os.path.join(report_dir, "verdict-rss.json")))
         checks.append(v["ok"])
-        extra.append(f"peak backend memory (VmHWM) during the {v['payload_label']} sync: {v['peak_kB'] / 1024:.0f} MB = "
+        extra.append(f"peak backend memory (VmHWM) during the {v['payload_label']}: {v['peak_kB'] / 1024:.0f} MB = "
                      f"{v['ratio']:.2f}x the {v['payload_bytes'] / MB:.1f} MB payload (target <= {MAX_RSS_OVER_PAYLOAD:g}x): {verdict(v['ok'])}")
     except FileNotFoundError:
         extra.append("peak backend memory: not measured")
@@ -150,7 +150,9 @@ def cmd_cheapest(label, prefix):
     seq = "Seq Scan on things" in plan
     c_ms, e_ms = median(client), median(execs)
     ok = index and c_ms < MAX_CHEAPEST_MS
+    analyzed, now, mods = open(prefix + ".stats").read().split()
     print(f"{label}:")
+    print(f"  statistics of things: last (auto)analyze {analyzed}, now {now}, rows modified since: {mods}")
     print("  EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM cheapest_models(100000);")
     print("    " + plan.replace("\n", "\n    "))
     print(f"  index scan: {'yes' if index else 'no'} ({INDEX}){'; a Seq Scan on things is in the plan' if seq else ''}")

@@ -276,6 +276,9 @@ SQL
 
 cheapest() {  # SLUG LABEL: plan + latency of cheapest_models(100000); appends to the report
   local label=$2 f=$BENCH_DIR/report/cheapest-$1 q="SELECT * FROM cheapest_models(100000)"
+  psql_ ours -F ' ' -c "SELECT coalesce(to_char(greatest(last_analyze, last_autoanalyze), 'HH24:MI:SS'), 'never'),
+                              to_char(now(), 'HH24:MI:SS'), n_mod_since_analyze
+                         FROM pg_stat_user_tables WHERE relname = 'things'" >"$f.stats"
   psql_ ours -c "EXPLAIN (ANALYZE, BUFFERS) $q" >"$f.plan"
   {
     echo '\timing on'
@@ -289,7 +292,7 @@ cheapest() {  # SLUG LABEL: plan + latency of cheapest_models(100000); appends t
 diag_sync() {  # PHASE: one sync of ours with auto_explain logging every SPI statement
   PGAPPNAME="bench:diag:$1" psql_ ours >/dev/null 2>>"$NOTICES" <<SQL
 LOAD 'auto_explain';
-SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_min_duration = 1;   -- ms; skips the per-row foreign-key checks
 SET auto_explain.log_nested_statements = on;
 SET auto_explain.log_analyze = on;
 SET auto_explain.log_timing = off;
@@ -299,6 +302,22 @@ SET auto_explain.log_format = json;
 $(SYNC_SQL)
 SQL
 }
+
+floor() {  # fixed client cost inside our end-to-end times: psql start + connect (+ loading the .so)
+  local i t0 a=() b=()
+  for ((i = 0; i < 10; i++)); do
+    t0=$EPOCHREALTIME; psql_ ours -c "SELECT 1" >/dev/null; a+=("$t0 $EPOCHREALTIME")
+    t0=$EPOCHREALTIME; psql_ ours -c "LOAD 'openrouter_registry'" >/dev/null; b+=("$t0 $EPOCHREALTIME")
+  done
+  python3 - "${a[@]}" -- "${b[@]}" <<'EOF' >"$BENCH_DIR/report/1-floor.txt"
+import statistics, sys
+args = sys.argv[1:]; k = args.index("--")
+ms = lambda xs: statistics.median((float(x.split()[1]) - float(x.split()[0])) * 1000 for x in xs)
+print(f"client floor inside our end-to-end times (median of 10): psql start + connect + SELECT 1 {ms(args[:k]):.1f} ms; "
+      f"psql start + connect + LOAD of the .so {ms(args[k + 1:]):.1f} ms")
+EOF
+}
+floor
 
 # ---------------------------------------------------------------- the runs
 contenders=(ours sql_only seed_style)
@@ -349,7 +368,7 @@ python3 "$HERE/report.py" table "$RESULTS" "$N" "$BENCH_DIR/report" >"$BENCH_DIR
 report() {
   echo "================ openrouter_registry benchmark ================"
   cat "$BENCH_DIR/report/0-machine.txt"; echo
-  cat "$BENCH_DIR/report/1-checks.txt"; echo
+  cat "$BENCH_DIR/report/1-checks.txt" "$BENCH_DIR/report/1-floor.txt"; echo
   echo "---- peak backend memory during our ${SCALE}x sync"; cat "$BENCH_DIR/report/2-rss.txt"; echo
   echo "---- table sizes after the ${SCALE}x sync"; cat "$BENCH_DIR/report/3-sizes.txt"
   echo "---- cheapest_models(100000) at ${SCALE}x"; cat "$BENCH_DIR/report/4-cheapest.txt"

@@ -35,7 +35,7 @@ cluster_start() {  # DIR PORT
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'pg_cron${EXTRA_PRELOAD:+,$EXTRA_PRELOAD}'
 cron.database_name = 'postgres'
 cron.host = '127.0.0.1'
 CONF

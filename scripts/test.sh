@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every test: the pure Rust unit tests and the Postgres tests (cargo pgrx test, a cluster
-# run as the postgres OS user, with pg_cron preloaded), then the SQL regression tests
-# (pg_regress against a throwaway cluster). Installs what is missing first.
+# Every test: the pure Rust unit and property tests and the Postgres tests (cargo pgrx test,
+# a cluster run as the postgres OS user, with pg_cron preloaded), the SQL regression tests
+# (pg_regress), the integration tests (concurrency, cancel, backups, roles) and a real pg_cron
+# job, each against throwaway clusters on 127.0.0.1. Installs what is missing first.
 source "$(dirname "$0")/common.sh"
 need_root "$@"
 "$ROOT/scripts/setup.sh" --no-install
@@ -26,6 +27,9 @@ CARGO_PGRX_TEST_RUNAS=postgres cargo pgrx test pg15
 # cargo pgrx test installed this build into PostgreSQL 15: the SQL tests below use it.
 say "SQL regression tests (pg_regress)"
 "$ROOT/tests/pg_regress/run.sh"
+
+say "integration: 8 concurrent syncs, statement_timeout and pg_cancel_backend, pg_dump/pg_restore, roles and the key"
+"$ROOT/tests/integration/run.sh"
 
 say "pg_cron integration (a real every-minute job; about 2 minutes)"
 "$ROOT/tests/cron/run.sh"

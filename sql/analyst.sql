@@ -58,11 +58,11 @@ SELECT t.id,
        (t.data->>'context_length')::integer                     AS context_length,
        (t.data->'top_provider'->>'max_completion_tokens')::integer AS max_completion_tokens,
        (t.data->'top_provider'->>'is_moderated')::boolean       AS is_moderated,
-       openrouter_text_array(t.data->'input_modalities')        AS input_modalities,
-       openrouter_text_array(t.data->'output_modalities')       AS output_modalities,
-       openrouter_text_array(t.data->'modalities')              AS modalities,
-       openrouter_text_array(t.data->'features')                AS features,
-       openrouter_text_array(t.data->'supported_parameters')    AS supported_parameters,
+       @extschema@.openrouter_text_array(t.data->'input_modalities')        AS input_modalities,
+       @extschema@.openrouter_text_array(t.data->'output_modalities')       AS output_modalities,
+       @extschema@.openrouter_text_array(t.data->'modalities')              AS modalities,
+       @extschema@.openrouter_text_array(t.data->'features')                AS features,
+       @extschema@.openrouter_text_array(t.data->'supported_parameters')    AS supported_parameters,
        coalesce(t.data->'features' ? 'function_calling', false) AS supports_tools,
        coalesce(t.data->'input_modalities' ? 'image', false)    AS supports_vision,
        coalesce(t.data->'features' ? 'reasoning', false)        AS supports_reasoning,
@@ -75,9 +75,9 @@ SELECT t.id,
        t.data->>'parameters'                                    AS parameters,
        (t.data->>'parameters_billions')::numeric                AS parameters_billions,
        (t.data->>'active_parameters_billions')::numeric         AS active_parameters_billions,
-       openrouter_date(t.data->>'released')                     AS released,
-       openrouter_date(t.data->>'knowledge_cutoff')             AS knowledge_cutoff,
-       openrouter_date(t.data->>'expiration_date')              AS expiration_date,
+       @extschema@.openrouter_date(t.data->>'released')                     AS released,
+       @extschema@.openrouter_date(t.data->>'knowledge_cutoff')             AS knowledge_cutoff,
+       @extschema@.openrouter_date(t.data->>'expiration_date')              AS expiration_date,
        t.data->>'canonical_slug'                                AS canonical_slug,
        nullif(t.data->>'hugging_face_id', '')                   AS hugging_face_id,
        t.data->'benchmarks'                                     AS benchmarks,
@@ -88,8 +88,8 @@ SELECT t.id,
        t.content                                                AS description,
        t.created_at                                             AS first_seen,
        t.updated_at                                             AS last_seen
-  FROM things t
-  LEFT JOIN things l ON l.ns = 'labs' AND l.id = t.data->>'provider'
+  FROM @extschema@.things t
+  LEFT JOIN @extschema@.things l ON l.ns = 'labs' AND l.id = t.data->>'provider'
  WHERE t.ns = 'models' AND t.type = 'Model';
 COMMENT ON VIEW openrouter_models_all IS 'Every model ever synced, one typed column per field (prices numeric USD per token, plus per million), deprecated ones included (is_deprecated).';
 
@@ -111,7 +111,7 @@ SELECT l.id,
        coalesce(l.data->'deprecated' = 'true'::jsonb, false) AS is_deprecated,
        l.created_at                                          AS first_seen,
        l.updated_at                                          AS last_seen
-  FROM things l
+  FROM @extschema@.things l
   LEFT JOIN LATERAL (
         SELECT count(*)::integer AS live_models,
                array_agg(o.id ORDER BY o.id) AS models,
@@ -135,7 +135,7 @@ RETURNS TABLE (id text, name text, provider text, lab_name text,
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT t.id, t.data->>'name', t.data->>'provider',
-           coalesce((SELECT l.data->>'name' FROM things l WHERE l.ns = 'labs' AND l.id = t.data->>'provider'),
+           coalesce((SELECT l.data->>'name' FROM @extschema@.things l WHERE l.ns = 'labs' AND l.id = t.data->>'provider'),
                     t.data->>'provider'),
            (t.data->'pricing'->>'prompt')::numeric,
            (t.data->'pricing'->>'completion')::numeric,
@@ -143,7 +143,7 @@ AS $$
            trim_scale((t.data->'pricing'->>'completion')::numeric * 1000000),
            (t.data->>'context_length')::integer,
            t.data->>'variant'
-      FROM things t
+      FROM @extschema@.things t
      WHERE t.ns = 'models' AND t.type = 'Model'
        AND t.data->'deprecated' IS DISTINCT FROM 'true'::jsonb
        AND t.data->'pricing'->>'prompt' IS NOT NULL
@@ -160,17 +160,17 @@ $$;
 COMMENT ON FUNCTION cheapest_models(integer, integer, boolean, text, text, text) IS
 'The max_results cheapest live models with more than min_context tokens of context, by prompt price, then completion price, then id. Variable-price (router) and deprecated models are never returned. Filters: exclude_free (drops models whose prompt and completion are both free, :free variants included), modality (input or output, e.g. ''image''), feature (e.g. ''function_calling'', ''reasoning''), lab (e.g. ''openai'').';
 
-CREATE FUNCTION openrouter_price_at(model_id text, at timestamptz)
+CREATE FUNCTION @extschema@.openrouter_price_at(model_id text, at timestamptz)
 RETURNS TABLE (valid_from timestamptz, valid_to timestamptz, prompt_price numeric,
                completion_price numeric, variable_price boolean, pricing jsonb)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT h.valid_from, h.valid_to, h.prompt_price, h.completion_price, h.variable_price, h.pricing
-      FROM openrouter_price_history h
+      FROM @extschema@.openrouter_price_history h
      WHERE h.model_id = openrouter_price_at.model_id
        AND h.valid_from <= at AND (h.valid_to IS NULL OR h.valid_to > at)
 $$;
-COMMENT ON FUNCTION openrouter_price_at(text, timestamptz) IS 'The price period of a model in force at a time (no row if the model was not listed then). Periods start with the sync that first saw a price.';
+COMMENT ON FUNCTION @extschema@.openrouter_price_at(text, timestamptz) IS 'The price period of a model in force at a time (no row if the model was not listed then). Periods start with the sync that first saw a price.';
 
 CREATE FUNCTION model_cost(
     model_id              text,
@@ -182,6 +182,7 @@ CREATE FUNCTION model_cost(
     at                    timestamptz DEFAULT NULL)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
     p        jsonb;
@@ -201,13 +202,13 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'prompt_tokens counts every input token, cached ones included.';
     END IF;
     IF at IS NULL THEN
-        SELECT t.data->'pricing' INTO p FROM things t WHERE t.ns = 'models' AND t.id = model_cost.model_id;
+        SELECT t.data->'pricing' INTO p FROM @extschema@.things t WHERE t.ns = 'models' AND t.id = model_cost.model_id;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'model_cost: unknown model %', model_id USING ERRCODE = 'P0002',
                 HINT = 'Model ids look like ''anthropic/claude-sonnet-4''; see SELECT id FROM openrouter_models.';
         END IF;
     ELSE
-        SELECT h.pricing INTO p FROM openrouter_price_at(model_cost.model_id, at) h;
+        SELECT h.pricing INTO p FROM @extschema@.openrouter_price_at(model_cost.model_id, at) h;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'model_cost: no price for % at %', model_id, at USING ERRCODE = 'P0002',
                 HINT = 'The model was not listed at that time (see openrouter_price_history).';
@@ -252,7 +253,7 @@ RETURNS TABLE (changed_at timestamptz, model_id text, change text, old_value jso
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT c.changed_at, c.model_id, c.change, c.old_value, c.new_value, c.run_id
-      FROM openrouter_change_log c
+      FROM @extschema@.openrouter_change_log c
      WHERE c.changed_at >= since
      ORDER BY c.changed_at, c.model_id, c.change
 $$;

@@ -2,25 +2,26 @@
 -- checks a DBA runs when something looks wrong. pg_cron is optional: the extension installs
 -- and syncs without it; only scheduling needs it (looked up at run time, never required).
 
-CREATE FUNCTION openrouter_last_sync() RETURNS timestamptz
+CREATE FUNCTION @extschema@.openrouter_last_sync() RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     -- Data synced before the run history existed still counts (the seed's health check).
-    SELECT coalesce((SELECT max(finished_at) FROM openrouter_sync_runs),
-                    (SELECT max(updated_at) FROM things WHERE ns = 'models'))
+    SELECT coalesce((SELECT max(finished_at) FROM @extschema@.openrouter_sync_runs),
+                    (SELECT max(updated_at) FROM @extschema@.things WHERE ns = 'models'))
 $$;
-COMMENT ON FUNCTION openrouter_last_sync() IS 'When the last successful sync finished (null if never synced).';
+COMMENT ON FUNCTION @extschema@.openrouter_last_sync() IS 'When the last successful sync finished (null if never synced).';
 
 CREATE FUNCTION openrouter_is_stale(max_age interval DEFAULT '25 hours') RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT coalesce(now() - openrouter_last_sync() > max_age, true)
+    SELECT coalesce(now() - @extschema@.openrouter_last_sync() > max_age, true)
 $$;
 COMMENT ON FUNCTION openrouter_is_stale(interval) IS 'True when the last successful sync is older than max_age (default 25 hours: a daily job plus an hour of slack), or when there has never been one.';
 
 -- pg_cron's objects, or why they cannot be used here.
-CREATE FUNCTION openrouter_cron_problem() RETURNS text
+CREATE FUNCTION @extschema@.openrouter_cron_problem() RETURNS text
 LANGUAGE plpgsql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
     preload text := current_setting('shared_preload_libraries', true);
@@ -39,14 +40,15 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync in this database, or null when it can.';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync in this database, or null when it can.';
 
 CREATE FUNCTION openrouter_schedule(schedule text DEFAULT '0 2 * * *', job_name text DEFAULT 'openrouter-sync')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
-    problem text := openrouter_cron_problem();
+    problem text := @extschema@.openrouter_cron_problem();
     command text;
     job     bigint;
 BEGIN
@@ -67,9 +69,10 @@ COMMENT ON FUNCTION openrouter_schedule(text, text) IS 'Registers (or replaces) 
 
 CREATE FUNCTION openrouter_unschedule(job_name text DEFAULT 'openrouter-sync') RETURNS boolean
 LANGUAGE plpgsql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
-    problem text := openrouter_cron_problem();
+    problem text := @extschema@.openrouter_cron_problem();
     found_job boolean;
 BEGIN
     IF problem IS NOT NULL THEN
@@ -90,18 +93,19 @@ RETURNS TABLE (status text, last_success timestamptz, hours_since_success numeri
                last_run_duration_ms numeric, last_run_changes jsonb, schedule text, job_name text,
                last_failure_at timestamptz, last_failure text)
 LANGUAGE plpgsql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
 BEGIN
-    last_success := openrouter_last_sync();
+    last_success := @extschema@.openrouter_last_sync();
     hours_since_success := round((extract(epoch FROM now() - last_success) / 3600)::numeric, 2);
-    is_stale := openrouter_is_stale(max_age);
+    is_stale := @extschema@.openrouter_is_stale(max_age);
     SELECT count(*) FILTER (WHERE data->'deprecated' IS DISTINCT FROM 'true'::jsonb),
            count(*) FILTER (WHERE data->'deprecated' = 'true'::jsonb)
-      INTO live_models, deprecated_models FROM things WHERE ns = 'models';
-    SELECT count(*) INTO labs FROM things WHERE ns = 'labs' AND data->'deprecated' IS DISTINCT FROM 'true'::jsonb;
-    SELECT * INTO r FROM openrouter_sync_runs ORDER BY finished_at DESC LIMIT 1;
+      INTO live_models, deprecated_models FROM @extschema@.things WHERE ns = 'models';
+    SELECT count(*) INTO labs FROM @extschema@.things WHERE ns = 'labs' AND data->'deprecated' IS DISTINCT FROM 'true'::jsonb;
+    SELECT * INTO r FROM @extschema@.openrouter_sync_runs ORDER BY finished_at DESC LIMIT 1;
     IF FOUND THEN
         last_run_id := r.id;
         last_run_duration_ms := r.duration_ms;
@@ -109,7 +113,7 @@ BEGIN
                                                'repriced', r.repriced, 'prices_changed', r.prices_changed,
                                                'renamed', r.renamed, 'context_changed', r.context_changed);
     END IF;
-    IF openrouter_cron_problem() IS NULL THEN
+    IF @extschema@.openrouter_cron_problem() IS NULL THEN
         BEGIN
             EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
                         WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
@@ -133,7 +137,7 @@ END
 $$;
 COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron schedule if any, and the last failed pg_cron run it can see (time and error).';
 
-GRANT EXECUTE ON FUNCTION openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval) TO PUBLIC;
 
 -- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
 REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean), openrouter_sync_from_text(text, boolean),

@@ -54,6 +54,8 @@ pub enum SyncError {
     },
     #[error("{0}")]
     Argument(String),
+    #[error("{0}")]
+    Insecure(String),
 }
 
 /// Names where a body came from: the URL fetched, or the payload given to a function.
@@ -101,7 +103,9 @@ impl SyncError {
             SyncError::Utf8 { .. } => "22021",     // character_not_in_repertoire
             SyncError::Body { .. } | SyncError::Model { .. } => "22000", // data_exception
             SyncError::Pagination { .. } => "22000",
-            SyncError::Empty { .. } | SyncError::TooManyRemoved { .. } => "55000", // object_not_in_prerequisite_state
+            SyncError::Empty { .. } | SyncError::TooManyRemoved { .. } | SyncError::Insecure(_) => {
+                "55000"
+            } // object_not_in_prerequisite_state
         }
     }
 
@@ -120,6 +124,7 @@ impl SyncError {
             SyncError::Empty { .. } => "An empty model list is always refused; nothing was changed.".into(),
             SyncError::TooManyRemoved { .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
             SyncError::Argument(_) => String::new(),
+            SyncError::Insecure(_) => "Add openrouter_registry to shared_preload_libraries and restart, or put the key in a file and set openrouter.api_key_file instead.".into(),
         }
     }
 

@@ -43,7 +43,7 @@ pub fn init() {
             GucContext::Suset,
             GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL | GucFlags::NOT_WHILE_SEC_REST,
             Some(check_api_key),
-            None,
+            Some(assign_api_key),
             Some(show_api_key),
         );
     }
@@ -125,40 +125,104 @@ pub fn init() {
     unsafe { pg_sys::MarkGUCPrefixReserved(c"openrouter".as_ptr()) };
 }
 
+/// The key as configured, and where it came from. The GUC variable itself always holds
+/// MASK: Postgres logs "parameter changed to" on reload only when the variable's value
+/// changes, and shows the variable in SHOW and pg_settings; the real value travels in the
+/// GUC "extra" (check hook) to the assign hook, which keeps it here.
+struct Key {
+    value: Option<String>,
+    source: pg_sys::GucSource::Type,
+}
+static KEY: std::sync::Mutex<Key> = std::sync::Mutex::new(Key {
+    value: None,
+    source: 0,
+});
+static PRELOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+const MASK: &std::ffi::CStr = c"********";
+
+pub fn note_preloaded() {
+    // SAFETY: a plain flag Postgres sets while loading shared_preload_libraries.
+    let preloaded = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
+    PRELOADED.store(preloaded, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Refuses the key where its value would be stored in a catalog every role can read:
 /// ALTER DATABASE/ROLE ... SET (validated as PGC_S_TEST, applied as DATABASE/USER) and
-/// function SET clauses.
+/// function SET clauses. Otherwise swaps the value for MASK and passes it on as "extra".
 #[pg_guard]
 unsafe extern "C-unwind" fn check_api_key(
     newval: *mut *mut c_char,
-    _extra: *mut *mut c_void,
+    extra: *mut *mut c_void,
     source: pg_sys::GucSource::Type,
 ) -> bool {
     use pg_sys::GucSource::*;
-    let empty = newval.is_null() || (*newval).is_null() || *(*newval) == 0;
-    if empty
-        || !matches!(
+    let given = if newval.is_null() || (*newval).is_null() {
+        None
+    } else {
+        Some(
+            std::ffi::CStr::from_ptr(*newval)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    };
+    let given = given.filter(|v| !v.is_empty() && v.as_bytes() != MASK.to_bytes());
+    if given.is_some()
+        && matches!(
             source,
             PGC_S_TEST | PGC_S_DATABASE | PGC_S_USER | PGC_S_DATABASE_USER
         )
     {
-        return true;
+        pg_sys::GUC_check_errcode(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
+        pg_sys::GUC_check_errmsg_string = pg_sys::pstrdup(c"openrouter.api_key cannot be stored with ALTER DATABASE/ROLE ... SET or a function SET clause".as_ptr());
+        pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
+            c"Those values are kept in catalogs that every role can read.".as_ptr(),
+        );
+        pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(
+            c"Put the key in a file readable only by the postgres OS user and set openrouter.api_key_file, or SET openrouter.api_key in a superuser session.".as_ptr(),
+        );
+        return false;
     }
-    pg_sys::GUC_check_errcode(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
-    pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
-        c"ALTER DATABASE/ROLE ... SET and function SET clauses store the value in catalogs that every role can read.".as_ptr(),
-    );
-    pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(
-        c"Put the key in a file readable only by the postgres OS user and set openrouter.api_key_file (ALTER SYSTEM), or SET openrouter.api_key in a superuser session.".as_ptr(),
-    );
-    false
+    // extra: [source: u32][key bytes][NUL], malloc'd: Postgres frees it with free().
+    let key = given.unwrap_or_default();
+    let size = 4 + key.len() + 1;
+    let buf = libc::malloc(size) as *mut u8;
+    if buf.is_null() {
+        return false;
+    }
+    std::ptr::copy_nonoverlapping(source.to_ne_bytes().as_ptr(), buf, 4);
+    std::ptr::copy_nonoverlapping(key.as_ptr(), buf.add(4), key.len());
+    *buf.add(4 + key.len()) = 0;
+    *extra = buf as *mut c_void;
+    if !newval.is_null() {
+        if !(*newval).is_null() {
+            libc::free(*newval as *mut c_void);
+        }
+        *newval = libc::strdup(MASK.as_ptr());
+    }
+    true
 }
 
-/// SHOW, current_setting() and pg_settings never print the key.
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_api_key(_newval: *const c_char, extra: *mut c_void) {
+    if extra.is_null() {
+        return;
+    }
+    let buf = extra as *const u8;
+    let mut source = [0u8; 4];
+    std::ptr::copy_nonoverlapping(buf, source.as_mut_ptr(), 4);
+    let key = std::ffi::CStr::from_ptr(buf.add(4) as *const c_char)
+        .to_string_lossy()
+        .into_owned();
+    let mut k = KEY.lock().unwrap_or_else(|e| e.into_inner());
+    k.value = Some(key).filter(|v| !v.is_empty());
+    k.source = u32::from_ne_bytes(source);
+}
+
+/// SHOW, current_setting() and pg_settings never print the key, only whether one is set.
 #[pg_guard]
 unsafe extern "C-unwind" fn show_api_key() -> *const c_char {
-    if string(&API_KEY).is_some() {
-        c"********".as_ptr()
+    if KEY.lock().map(|k| k.value.is_some()).unwrap_or(false) {
+        c"(set)".as_ptr()
     } else {
         c"".as_ptr()
     }
@@ -181,22 +245,35 @@ pub fn max_removed_fraction() -> f64 {
 /// The key: from openrouter.api_key_file when set, else openrouter.api_key.
 /// Errors name the file, never its content.
 pub fn api_key() -> Result<Option<String>, crate::error::SyncError> {
-    match string(&API_KEY_FILE) {
-        None => Ok(string(&API_KEY)),
-        Some(path) => match std::fs::read_to_string(&path) {
+    use pg_sys::GucSource::*;
+    if let Some(path) = string(&API_KEY_FILE) {
+        return match std::fs::read_to_string(&path) {
             Ok(text) => Ok(Some(text.trim().to_string()).filter(|k| !k.is_empty())),
             Err(e) => Err(crate::error::SyncError::Argument(format!(
                 "cannot read openrouter.api_key_file {path:?}: {}",
                 e.kind()
             ))),
-        },
+        };
     }
+    let k = KEY.lock().unwrap_or_else(|e| e.into_inner());
+    let from_config = matches!(
+        k.source,
+        PGC_S_ENV_VAR | PGC_S_FILE | PGC_S_ARGV | PGC_S_GLOBAL
+    );
+    if k.value.is_some() && from_config && !PRELOADED.load(std::sync::atomic::Ordering::Relaxed) {
+        // Sessions that never load this library see the configured value as a placeholder
+        // that any role can SHOW: refuse to rely on such a key.
+        return Err(crate::error::SyncError::Insecure(
+            "openrouter.api_key is set in the server configuration, but openrouter_registry is not in shared_preload_libraries, so sessions that have not loaded it can read the key with SHOW".into(),
+        ));
+    }
+    Ok(k.value.clone())
 }
 
 pub fn fetch_config() -> FetchConfig {
     FetchConfig {
         url: api_url(),
-        api_key: string(&API_KEY),
+        api_key: None,
         timeout_ms: TIMEOUT_MS.get().max(1) as u64,
         http_referer: string(&HTTP_REFERER),
         app_title: string(&APP_TITLE),

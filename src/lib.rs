@@ -23,6 +23,7 @@ extension_sql_file!("../sql/operate.sql", name = "operate", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    gucs::note_preloaded();
     gucs::init();
 }
 

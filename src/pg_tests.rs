@@ -502,6 +502,25 @@ mod tests {
         assert_eq!(one::<String>("SELECT expiration_date::text FROM openrouter_models_all WHERE id = 'google/gemini-2.0-flash-001'"), "2026-03-31");
         // Labs.
         assert_eq!(count("SELECT count(*) FROM openrouter_labs"), 57);
+        // Everything works whatever the caller's search_path.
+        run("SET search_path = pg_catalog");
+        assert_eq!(
+            count("SELECT count(*) FROM public.cheapest_models(100000)"),
+            10
+        );
+        assert!(count("SELECT count(*) FROM public.openrouter_health() WHERE status = 'ok'") == 1);
+        assert_eq!(
+            one::<pgrx::AnyNumeric>(
+                "SELECT public.model_cost('anthropic/claude-opus-4', 1000000, 0)"
+            )
+            .to_string(),
+            "15"
+        );
+        assert_eq!(
+            one::<pgrx::JsonB>("SELECT public.openrouter_sync()").0["unchanged"],
+            336
+        );
+        run("RESET search_path");
         assert_eq!(one::<String>("SELECT name || ' ' || founded || ' ' || website FROM openrouter_labs WHERE id = 'mistralai'"), "Mistral 2023 https://mistral.ai");
     }
 
@@ -1172,7 +1191,7 @@ mod tests {
         // Even a superuser sees it masked.
         assert_eq!(
             one::<String>("SELECT current_setting('openrouter.api_key')"),
-            "********"
+            "(set)"
         );
         assert_eq!(
             count("SELECT count(*) FROM pg_settings WHERE setting LIKE '%sk-or-v1%'"),
@@ -1236,12 +1255,16 @@ mod tests {
         // The key is refused where every role could read it.
         let e = err("ALTER ROLE test_syncer SET openrouter.api_key = 'sk-or-v1-leak'");
         assert!(
-            e.starts_with("42501: invalid value for parameter \"openrouter.api_key\""),
+            e.starts_with(
+                "42501: openrouter.api_key cannot be stored with ALTER DATABASE/ROLE ... SET"
+            ),
             "{e}"
         );
         let e = err("ALTER DATABASE pgrx_tests SET openrouter.api_key = 'sk-or-v1-leak'");
         assert!(
-            e.starts_with("42501: invalid value for parameter \"openrouter.api_key\""),
+            e.starts_with(
+                "42501: openrouter.api_key cannot be stored with ALTER DATABASE/ROLE ... SET"
+            ),
             "{e}"
         );
         assert_eq!(count("SELECT count(*) FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%sk-or-v1%'"), 0);
