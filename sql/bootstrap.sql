@@ -20,6 +20,11 @@ COMMENT ON COLUMN things.content IS 'The description, as plain text.';
 COMMENT ON COLUMN things.created_at IS 'When a sync first stored the object.';
 COMMENT ON COLUMN things.updated_at IS 'When a sync last confirmed the object (every sync sets it on every object the API listed).';
 
+-- Models and labs are rewritten on every sync only to confirm updated_at: keep the big values
+-- (data, description) out of line so that such an update writes a small tuple and reuses
+-- their TOAST pointers (a HOT update: updated_at is not indexed).
+ALTER TABLE things SET (toast_tuple_target = 128);
+
 CREATE TABLE relationships (
     ns         text NOT NULL,
     id         text NOT NULL,
@@ -96,6 +101,16 @@ COMMENT ON COLUMN openrouter_sync_runs.bytes IS 'Bytes of response bodies read.'
 COMMENT ON COLUMN openrouter_sync_runs.warnings IS 'What the sync skipped or repaired (the first 100 messages).';
 CREATE INDEX openrouter_sync_runs_started_idx ON openrouter_sync_runs (started_at DESC);
 
+CREATE TABLE openrouter_model_state (
+    model_id   text PRIMARY KEY,
+    data_hash  bigint NOT NULL,
+    deprecated boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE openrouter_model_state IS 'Bookkeeping of the sync: a hash of the data it last wrote for each model, so that a re-sync rewrites only what changed. Safe to truncate (the next sync rewrites every model once).';
+COMMENT ON COLUMN openrouter_model_state.model_id IS 'Model id (things.id).';
+COMMENT ON COLUMN openrouter_model_state.data_hash IS 'FNV-1a hash of the things.data the sync wrote.';
+COMMENT ON COLUMN openrouter_model_state.deprecated IS 'Whether the model is marked deprecated in things.data.';
+
 CREATE TABLE openrouter_price_history (
     model_id         text NOT NULL,
     valid_from       timestamptz NOT NULL,
@@ -143,6 +158,7 @@ SELECT pg_catalog.pg_extension_config_dump('relationships', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_sync_runs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_price_history', '');
+SELECT pg_catalog.pg_extension_config_dump('openrouter_model_state', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_change_log', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_change_log_id_seq', '');
 
@@ -161,5 +177,5 @@ BEGIN
 END
 $$;
 GRANT SELECT, INSERT, UPDATE ON things, relationships, openrouter_sync_runs, openrouter_price_history,
-      openrouter_change_log TO openrouter_admin;
+      openrouter_change_log, openrouter_model_state TO openrouter_admin;
 GRANT USAGE ON SEQUENCE openrouter_sync_runs_id_seq, openrouter_change_log_id_seq TO openrouter_admin;

@@ -5,7 +5,6 @@
 //! unwind; the helper thread then notices and stops reading).
 
 use crate::error::{safe_url, SyncError};
-use crate::registry::parse_page;
 use std::collections::HashSet;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -111,8 +110,16 @@ enum Attempt {
     Redirect(String),
 }
 
-/// Fetches every page starting at `cfg.url`, following `links.next`.
-pub fn fetch_all(cfg: &FetchConfig, poll: &mut dyn FnMut(&str)) -> Result<Fetched, SyncError> {
+/// Reads one page body (the URL is for messages) and says where the next page is.
+pub type OnPage<'a> = dyn FnMut(&str, &str) -> Result<Option<String>, SyncError> + 'a;
+
+/// Fetches every page starting at `cfg.url`, following `links.next`. `on_page` parses each
+/// body once, as it arrives.
+pub fn fetch_all(
+    cfg: &FetchConfig,
+    poll: &mut dyn FnMut(&str),
+    on_page: &mut OnPage<'_>,
+) -> Result<Fetched, SyncError> {
     check_url(&cfg.url)?;
     let source = safe_url(&cfg.url);
     let mut bodies = Vec::new();
@@ -139,10 +146,7 @@ pub fn fetch_all(cfg: &FetchConfig, poll: &mut dyn FnMut(&str)) -> Result<Fetche
         let (body, n) = get(cfg, &url, poll)?;
         requests += n;
         bytes += body.len();
-        let next = match parse_page(&body) {
-            Ok(page) => page.next,
-            Err(e) => return Err(SyncError::from_shape(&safe_url(&url), e, &body)),
-        };
+        let next = on_page(&url, &body)?;
         bodies.push(body);
         poll(&format!("fetched page {} ({} bytes)", bodies.len(), bytes));
         match next {

@@ -2,9 +2,10 @@
 //! parameters (`unnest($1::text[], ...)`), never formatted into SQL text.
 
 use crate::registry::diff::{prices_from_stored, Diff, Prior};
-use crate::registry::Registry;
+use crate::registry::{MappedModel, Registry};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use std::collections::HashMap;
 
 /// Serialises syncs: two concurrent syncs cannot interleave their writes.
 const SYNC_LOCK_KEY: i64 = 0x6f70_656e_726f_7574; // "openrout"
@@ -35,15 +36,63 @@ pub fn lock() {
     .expect("advisory lock");
 }
 
-/// The stored models, as far as change tracking needs them.
-pub fn load_prior() -> Vec<Prior> {
-    Spi::connect(|client| -> R<Vec<Prior>> {
+/// What the sync wrote last time, per model: data hash and deprecated flag.
+pub struct State {
+    pub hash: i64,
+    pub deprecated: bool,
+}
+
+pub fn load_state() -> HashMap<String, State> {
+    Spi::connect(|client| -> R<HashMap<String, State>> {
         let rows = client.select(
-            "SELECT id, data->>'name', data->>'context_length', (data->'pricing')::text,
-                    coalesce(data->'deprecated' = 'true'::jsonb, false)
-               FROM things WHERE ns = 'models'",
+            "SELECT model_id, data_hash, deprecated FROM openrouter_model_state",
             None,
             &[],
+        )?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            out.insert(
+                row.get::<String>(1)?.unwrap_or_default(),
+                State {
+                    hash: row.get(2)?.unwrap_or(0),
+                    deprecated: row.get(3)?.unwrap_or(false),
+                },
+            );
+        }
+        Ok(out)
+    })
+    .expect("reading openrouter_model_state")
+}
+
+/// Models stored without a state row (written by another tool, or before an upgrade).
+pub fn untracked_ids() -> Vec<String> {
+    Spi::connect(|client| -> R<Vec<String>> {
+        let rows = client.select(
+            "SELECT t.id FROM things t
+              WHERE t.ns = 'models'
+                AND NOT EXISTS (SELECT 1 FROM openrouter_model_state s WHERE s.model_id = t.id)",
+            None,
+            &[],
+        )?;
+        rows.map(|r| r.get::<String>(1).map(|v| v.unwrap_or_default()))
+            .collect()
+    })
+    .expect("reading things")
+}
+
+/// The stored models among `ids`, as far as change tracking needs them.
+pub fn load_prior(ids: &[&str]) -> Vec<Prior> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    Spi::connect(|client| -> R<Vec<Prior>> {
+        let rows = client.select(
+            "SELECT t.id, t.data->>'name', t.data->>'context_length', (t.data->'pricing')::text,
+                    coalesce(t.data->'deprecated' = 'true'::jsonb, false)
+               FROM unnest($1::text[]) AS u(id)
+               JOIN things t ON t.ns = 'models' AND t.id = u.id",
+            None,
+            &[ids.to_vec().into()],
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -61,8 +110,18 @@ pub fn load_prior() -> Vec<Prior> {
     .expect("reading the stored models")
 }
 
-pub fn write(reg: &Registry, diff: &Diff, run: &RunInfo) -> Written {
-    Spi::connect_mut(|client| write_all(client, reg, diff, run)).unwrap_or_else(|e| {
+/// What this sync writes: `changed` models get their full row; `unchanged` ones (same hash)
+/// only have updated_at confirmed.
+pub struct Plan<'a> {
+    pub changed: Vec<&'a MappedModel>,
+    pub unchanged: Vec<&'a str>,
+}
+
+/// Rows per statement: bounds the memory of the array parameters and of the statement.
+const BATCH: usize = 4000;
+
+pub fn write(reg: &Registry, plan: &Plan, diff: &Diff, run: &RunInfo) -> Written {
+    Spi::connect_mut(|client| write_all(client, reg, plan, diff, run)).unwrap_or_else(|e| {
         pgrx::error!("openrouter: writing the registry failed: {e}");
     })
 }
@@ -71,7 +130,13 @@ fn count(v: &[String]) -> i32 {
     v.len() as i32
 }
 
-fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunInfo) -> R<Written> {
+fn write_all(
+    client: &mut SpiClient<'_>,
+    reg: &Registry,
+    plan: &Plan,
+    diff: &Diff,
+    run: &RunInfo,
+) -> R<Written> {
     // One timestamp for the whole sync (not now(): two syncs in one transaction must still
     // open distinct price periods).
     let at: String = client
@@ -80,14 +145,13 @@ fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunI
         .get::<String>(1)?
         .unwrap_or_default();
     let at = at.as_str();
-    let ids: Vec<&str> = reg.models.iter().map(|m| m.id.as_str()).collect();
-    let labs_of: Vec<&str> = reg.models.iter().map(|m| m.lab.as_str()).collect();
-
-    // Models. Unchanged data keeps its stored value (and TOAST pointer): the row is touched
-    // only to confirm updated_at.
-    let (inserted, updated) = {
-        let datas: Vec<&str> = reg.models.iter().map(|m| m.data.as_str()).collect();
-        let contents: Vec<&str> = reg.models.iter().map(|m| m.description.as_str()).collect();
+    // Changed and new models: the whole row. Unchanged data keeps its stored value (and
+    // TOAST pointer) even here, should the hash have changed for nothing.
+    let (mut inserted, mut updated) = (0i64, 0i64);
+    for batch in plan.changed.chunks(BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+        let datas: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
+        let contents: Vec<&str> = batch.iter().map(|m| m.description.as_str()).collect();
         let row = client
             .update(
                 "WITH incoming AS MATERIALIZED (
@@ -110,14 +174,37 @@ fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunI
                         count(*) FILTER (WHERE NOT up.inserted AND NOT coalesce(p.same, false))
                    FROM up LEFT JOIN prior p ON p.id = up.id",
                 None,
-                &[ids.clone().into(), datas.into(), contents.into(), at.into()],
+                &[ids.into(), datas.into(), contents.into(), at.into()],
             )?
             .first();
-        (
-            row.get::<i64>(1)?.unwrap_or(0),
-            row.get::<i64>(2)?.unwrap_or(0),
-        )
-    };
+        inserted += row.get::<i64>(1)?.unwrap_or(0);
+        updated += row.get::<i64>(2)?.unwrap_or(0);
+    }
+
+    // Unchanged models: confirmed, nothing else (a small HOT update).
+    for batch in plan.unchanged.chunks(BATCH * 4) {
+        client.update(
+            "UPDATE things t SET updated_at = $2::timestamptz
+               FROM unnest($1::text[]) AS u(id)
+              WHERE t.ns = 'models' AND t.id = u.id",
+            None,
+            &[batch.to_vec().into(), at.into()],
+        )?;
+    }
+
+    // What the sync wrote, for the next one.
+    for batch in plan.changed.chunks(BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+        let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
+        let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
+        client.update(
+            "INSERT INTO openrouter_model_state AS s (model_id, data_hash, deprecated)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[])
+             ON CONFLICT (model_id) DO UPDATE SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated",
+            None,
+            &[ids.into(), hashes.into(), expired.into()],
+        )?;
+    }
 
     // Models that vanished upstream: kept, marked, with the time they were first missed.
     if !diff.removed.is_empty() {
@@ -128,6 +215,11 @@ fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunI
               WHERE ns = 'models' AND id = ANY($1::text[])",
             None,
             &[diff.removed.clone().into(), at.into()],
+        )?;
+        client.update(
+            "UPDATE openrouter_model_state SET deprecated = true WHERE model_id = ANY($1::text[])",
+            None,
+            &[diff.removed.clone().into()],
         )?;
     }
 
@@ -164,15 +256,19 @@ fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunI
         )?;
     }
 
-    // Lab -> model edges (the id determines both ends, so an existing edge stays as it is).
-    client.update(
-        "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
-         SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
-           FROM unnest($1::text[], $2::text[]) AS u(id, lab)
-         ON CONFLICT (ns, id) DO NOTHING",
-        None,
-        &[ids.clone().into(), labs_of.into(), at.into()],
-    )?;
+    // Lab -> model edges (the id determines both ends: only new models can add one).
+    for batch in plan.changed.chunks(BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+        let labs_of: Vec<&str> = batch.iter().map(|m| m.lab.as_str()).collect();
+        client.update(
+            "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
+             SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
+               FROM unnest($1::text[], $2::text[]) AS u(id, lab)
+             ON CONFLICT (ns, id) DO NOTHING",
+            None,
+            &[ids.into(), labs_of.into(), at.into()],
+        )?;
+    }
 
     // Price periods: close the changed and the vanished, open one for every listed model
     // without an open period (new, returned, repriced).
@@ -184,19 +280,24 @@ fn write_all(client: &mut SpiClient<'_>, reg: &Registry, diff: &Diff, run: &RunI
             &[diff.close_price_periods.clone().into(), at.into()],
         )?;
     }
-    client.update(
-        "INSERT INTO openrouter_price_history
-                (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
-         SELECT t.id, $2::timestamptz, coalesce(t.data->'pricing', '{}'),
-                (t.data->'pricing'->>'prompt')::numeric, (t.data->'pricing'->>'completion')::numeric,
-                coalesce(t.data->'variable_price' = 'true'::jsonb, false)
-           FROM unnest($1::text[]) AS u(id)
-           JOIN things t ON t.ns = 'models' AND t.id = u.id
-          WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
-                             WHERE h.model_id = u.id AND h.valid_to IS NULL)",
-        None,
-        &[ids.into(), at.into()],
-    )?;
+    for batch in plan.changed.chunks(BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+        let pricings: Vec<&str> = batch.iter().map(|m| m.pricing.as_str()).collect();
+        let variable: Vec<bool> = batch.iter().map(|m| m.variable_price).collect();
+        client.update(
+            "INSERT INTO openrouter_price_history
+                    (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
+             SELECT u.id, $3::timestamptz, p.pricing, (p.pricing->>'prompt')::numeric,
+                    (p.pricing->>'completion')::numeric,
+                    u.variable
+               FROM unnest($1::text[], $2::text[], $4::boolean[]) AS u(id, pricing, variable)
+              CROSS JOIN LATERAL (SELECT u.pricing::jsonb AS pricing) p
+              WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
+                                 WHERE h.model_id = u.id AND h.valid_to IS NULL)",
+            None,
+            &[ids.into(), pricings.into(), at.into(), variable.into()],
+        )?;
+    }
 
     // The run, then what it changed.
     let run_id = client

@@ -2,7 +2,7 @@
 //! transaction. Any error raises before the first write or aborts the transaction, so the
 //! tables are either fully updated or exactly as they were.
 
-use crate::error::SyncError;
+use crate::error::{safe_url, SyncError};
 use crate::fetch::{self, Fetched};
 use crate::registry::{diff, map_models, parse_page};
 use crate::{gucs, store};
@@ -34,13 +34,28 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
 
 fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> {
     let started = Instant::now();
+    // Each page is parsed once, as it arrives; models are kept as spans of the bodies.
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+    let mut page_no = 0;
+    let mut on_page = |url: &str, body: &str| -> Result<Option<String>, SyncError> {
+        let page = parse_page(body).map_err(|e| SyncError::from_shape(&safe_url(url), e, body))?;
+        let base = body.as_ptr() as usize;
+        for m in &page.models {
+            let text = m.get();
+            spans.push((page_no, text.as_ptr() as usize - base, text.len()));
+        }
+        page_no += 1;
+        Ok(page.next)
+    };
     let fetched = match source {
         Source::Api => {
             let mut cfg = gucs::fetch_config();
             cfg.api_key = gucs::api_key()?;
-            fetch::fetch_all(&cfg, &mut poll)?
+            fetch::fetch_all(&cfg, &mut poll, &mut on_page)?
         }
         Source::Payload(body) => {
+            // Offline: one page; a links.next in it is not followed.
+            on_page(crate::error::PAYLOAD, &body)?;
             let bytes = body.len();
             Fetched {
                 bodies: vec![body],
@@ -51,12 +66,10 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         }
     };
     let url = fetched.source.clone();
-
-    let mut raw_models = Vec::new();
-    for body in &fetched.bodies {
-        let page = parse_page(body).map_err(|e| SyncError::from_shape(&url, e, body))?;
-        raw_models.extend(page.models);
-    }
+    let raw_models: Vec<&str> = spans
+        .iter()
+        .map(|&(page, start, len)| &fetched.bodies[page][start..start + len])
+        .collect();
     let today = chrono::Utc::now().date_naive();
     let registry = map_models(&raw_models, today).map_err(|e| SyncError::Model {
         url: url.clone(),
@@ -84,8 +97,59 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     }
 
     store::lock();
-    let prior = store::load_prior();
-    let diff = diff::diff(&prior, &registry.models);
+    // Which models need their full row written: new ones, those whose data hash changed,
+    // those whose deprecated flag must change, and any the sync did not write itself.
+    let state = store::load_state();
+    let untracked = store::untracked_ids();
+    let mut plan = store::Plan {
+        changed: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    let mut unchanged_live = 0;
+    for m in &registry.models {
+        match state.get(&m.id) {
+            Some(st) if st.hash == m.fingerprint && st.deprecated == m.expired => {
+                plan.unchanged.push(m.id.as_str());
+                unchanged_live += usize::from(!st.deprecated);
+            }
+            _ => plan.changed.push(m),
+        }
+    }
+    let listed: std::collections::HashSet<&str> =
+        registry.models.iter().map(|m| m.id.as_str()).collect();
+    let changed_ids: std::collections::HashSet<&str> =
+        plan.changed.iter().map(|m| m.id.as_str()).collect();
+    // The prior state of everything that may have changed: changed models, vanished ones, untracked ones.
+    let mut prior_ids: Vec<&str> = changed_ids
+        .iter()
+        .copied()
+        .filter(|id| state.contains_key(*id))
+        .collect();
+    prior_ids.extend(
+        state
+            .iter()
+            .filter(|(id, st)| !st.deprecated && !listed.contains(id.as_str()))
+            .map(|(id, _)| id.as_str()),
+    );
+    prior_ids.extend(
+        untracked
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !changed_ids.contains(id) || !state.contains_key(*id)),
+    );
+    prior_ids.sort_unstable();
+    prior_ids.dedup();
+    let prior = store::load_prior(&prior_ids);
+    let mut diff = diff::diff(&prior, &plan.changed);
+    diff.unchanged += unchanged_live;
+    let untracked_set: std::collections::HashSet<&str> =
+        untracked.iter().map(String::as_str).collect();
+    diff.live_before = state.values().filter(|st| !st.deprecated).count()
+        + prior
+            .iter()
+            .filter(|p| !p.deprecated && untracked_set.contains(p.id.as_str()))
+            .count();
+
     let limit = gucs::max_removed_fraction();
     if !force && diff.live_before > 0 && diff.removed.len() as f64 > limit * diff.live_before as f64
     {
@@ -99,6 +163,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let written = store::write(
         &registry,
+        &plan,
         &diff,
         &store::RunInfo {
             source: &url,

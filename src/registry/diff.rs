@@ -67,7 +67,7 @@ fn pick<'a>(p: &'a BTreeMap<String, Option<String>>, k: &str) -> Option<&'a Opti
     p.get(k)
 }
 
-pub fn diff(prior: &[Prior], incoming: &[MappedModel]) -> Diff {
+pub fn diff(prior: &[Prior], incoming: &[&MappedModel]) -> Diff {
     let mut d = Diff::default();
     let before: HashMap<&str, &Prior> = prior.iter().map(|p| (p.id.as_str(), p)).collect();
     let now: HashSet<&str> = incoming.iter().map(|m| m.id.as_str()).collect();

@@ -15,7 +15,11 @@ fn mapped(name: &str) -> Registry {
     let body = fixture(name);
     let page = parse_page(&body).unwrap();
     assert!(page.next.is_none());
-    map_models(&page.models, today()).unwrap()
+    map_models(
+        &page.models.iter().map(|r| r.get()).collect::<Vec<_>>(),
+        today(),
+    )
+    .unwrap()
 }
 
 fn data_of(reg: &Registry, id: &str) -> Value {
@@ -207,7 +211,7 @@ fn diff_between_the_two_dates() {
         })
         .collect();
     // Stored prices read back exactly as mapped (no spurious changes).
-    let same = diff(&prior, &old.models);
+    let same = diff(&prior, &old.models.iter().collect::<Vec<_>>());
     assert_eq!(
         (same.added.len(), same.removed.len(), same.repriced.len()),
         (0, 0, 0)
@@ -237,7 +241,7 @@ fn diff_between_the_two_dates() {
     assert_eq!(kept.len(), 149);
     assert_eq!(repriced, 63);
 
-    let d = diff(&prior, &new.models);
+    let d = diff(&prior, &new.models.iter().collect::<Vec<_>>());
     assert_eq!(d.added.len(), 197);
     assert_eq!(d.removed.len(), 172);
     assert_eq!(d.repriced.len(), repriced);

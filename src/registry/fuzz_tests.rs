@@ -75,7 +75,7 @@ proptest! {
     #[test]
     fn arbitrary_text_never_panics(body in "\\PC{0,300}") {
         if let Ok(page) = parse_page(&body) {
-            let _ = map_models(&page.models, today());
+            let _ = map_models(&page.models.iter().map(|r| r.get()).collect::<Vec<_>>(), today());
         }
     }
 
@@ -83,7 +83,7 @@ proptest! {
     fn arbitrary_models_map_or_are_refused(models in prop::collection::vec(odd_model(), 1..8)) {
         let body = json!({"data": models}).to_string();
         let page = parse_page(&body).expect("a data array is a page");
-        match map_models(&page.models, today()) {
+        match map_models(&page.models.iter().map(|r| r.get()).collect::<Vec<_>>(), today()) {
             Ok(reg) => {
                 for m in &reg.models {
                     // Whatever came in, what goes out is JSON Postgres can read, and no price is negative.
@@ -119,7 +119,7 @@ proptest! {
         let body = &*FIXTURE;
         let cut = (0..=cut.min(body.len())).rev().find(|i| body.is_char_boundary(*i)).unwrap();
         if let Ok(page) = parse_page(&body[..cut]) {
-            let _ = map_models(&page.models, today());
+            let _ = map_models(&page.models.iter().map(|r| r.get()).collect::<Vec<_>>(), today());
         }
     }
 }

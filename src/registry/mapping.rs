@@ -53,6 +53,22 @@ pub struct MappedModel {
     pub prices: BTreeMap<String, Option<String>>,
     /// The API says the model is past its expiration date.
     pub expired: bool,
+    /// `data->'pricing'`, as JSON text (for the price history).
+    pub pricing: String,
+    /// A hash of `data`: a re-sync rewrites only models whose hash changed.
+    pub fingerprint: i64,
+    /// The API said "-1" for the prompt or completion price.
+    pub variable_price: bool,
+}
+
+/// FNV-1a, 64 bits: stable across builds and versions, unlike std's hasher.
+pub fn fingerprint(text: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +103,7 @@ struct ModelData<'a> {
     name: Option<&'a str>,
     description: &'a str,
     provider: &'a str,
-    pricing: BTreeMap<String, Option<Box<RawValue>>>,
+    pricing: Box<RawValue>,
     variable_price: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     context_length: Option<i64>,
@@ -248,235 +264,58 @@ fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
 
 /// Maps every model of a complete registry (all pages, in order). `today` decides which
 /// expiration dates are past. Models repeated in the response keep their last occurrence.
-pub fn map_models(
-    raw_models: &[&RawValue],
-    today: chrono::NaiveDate,
-) -> Result<Registry, ModelError> {
+pub fn map_models(raw_models: &[&str], today: chrono::NaiveDate) -> Result<Registry, ModelError> {
+    // Mapping is pure CPU work: large registries are mapped on a few threads (no Postgres
+    // calls happen here), then merged in API order.
+    let threads = if raw_models.len() < 4000 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+    };
+    let chunk = raw_models.len().div_ceil(threads).max(1);
+    type Mapped = Result<(Vec<Option<MappedModel>>, Vec<String>), ModelError>;
+    let parts: Vec<Mapped> = std::thread::scope(|scope| {
+        let handles: Vec<_> = raw_models
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| {
+                scope.spawn(move || -> Mapped {
+                    let mut warnings = Vec::new();
+                    let mut out = Vec::with_capacity(part.len());
+                    for (i, raw) in part.iter().enumerate() {
+                        out.push(map_one(n * chunk + i, raw, today, &mut warnings)?);
+                    }
+                    Ok((out, warnings))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+
     let mut warnings = Vec::new();
     let mut models: Vec<MappedModel> = Vec::with_capacity(raw_models.len());
     let mut position: HashMap<String, usize> = HashMap::with_capacity(raw_models.len());
-
-    for (index, raw_model) in raw_models.iter().enumerate() {
-        let obj: BTreeMap<String, &RawValue> =
-            serde_json::from_str(raw_model.get()).map_err(|_| ModelError {
-                index,
-                reason: format!("is not an object: {}", excerpt(raw_model.get(), 60)),
-            })?;
-        let id = match obj
-            .get("id")
-            .map(|r| serde_json::from_str::<Option<String>>(r.get()))
-        {
-            Some(Ok(Some(id))) if !id.trim().is_empty() => id,
-            Some(Ok(Some(_))) => {
-                return Err(ModelError {
-                    index,
-                    reason: "has an empty \"id\"".into(),
-                })
-            }
-            Some(Ok(None)) | None => {
-                return Err(ModelError {
-                    index,
-                    reason: "has no \"id\"".into(),
-                })
-            }
-            Some(Err(_)) => {
-                return Err(ModelError {
-                    index,
-                    reason: "has an \"id\" that is not a string".into(),
-                })
-            }
-        };
-        let Some((lab, _)) = id
-            .split_once('/')
-            .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
-        else {
-            warnings.push(format!(
-                "skipped model {:?}: its id has no \"lab/\" prefix",
-                excerpt(&id, 80)
-            ));
-            continue;
-        };
-        let lab = lab.to_string();
-        let w = &mut warnings;
-
-        let name: Option<String> = field(&obj, "name", &id, w);
-        let description: String = field(&obj, "description", &id, w).unwrap_or_default();
-        let context_length = match field::<serde_json::Number>(&obj, "context_length", &id, w) {
-            None => None,
-            Some(n) => match n.as_i64() {
-                Some(v) if (0..=MAX_CONTEXT_LENGTH).contains(&v) => Some(v),
-                _ => {
-                    w.push(format!(
-                        "{id}: ignored \"context_length\" {n}: not a token count"
+    for part in parts {
+        let (mapped, part_warnings) = part?;
+        warnings.extend(part_warnings);
+        for m in mapped.into_iter().flatten() {
+            match position.get(&m.id) {
+                Some(&at) => {
+                    warnings.push(format!(
+                        "{}: listed more than once; kept the last occurrence",
+                        m.id
                     ));
-                    None
+                    models[at] = m;
                 }
-            },
-        };
-
-        // Pricing: every key kept; decimal strings (or numbers) become exact JSON numbers,
-        // "-1" becomes null with variable_price; objects/arrays (overrides, ...) pass through.
-        let mut pricing = BTreeMap::new();
-        let mut prices = BTreeMap::new();
-        let mut variable_price = false;
-        match raw(&obj, "pricing")
-            .map(|r| serde_json::from_str::<BTreeMap<String, &RawValue>>(r.get()))
-        {
-            None => {}
-            Some(Err(_)) => w.push(format!("{id}: ignored \"pricing\": not an object")),
-            Some(Ok(map)) => {
-                for (key, value) in map {
-                    let text = value.get().trim();
-                    let as_text = if text.starts_with('"') {
-                        serde_json::from_str::<String>(text).ok()
-                    } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-                        Some(text.to_string())
-                    } else {
-                        None
-                    };
-                    match as_text {
-                        None if text == "null" => {
-                            pricing.insert(key.clone(), None);
-                            prices.insert(key, None);
-                        }
-                        None if text.starts_with(['{', '[']) => {
-                            // Structured price information (e.g. long-context overrides).
-                            pricing.insert(key, Some(value.to_owned()));
-                        }
-                        None => {
-                            w.push(format!(
-                                "{id}: ignored price \"{key}\" {}: not a price",
-                                excerpt(text, 40)
-                            ));
-                            pricing.insert(key.clone(), None);
-                            prices.insert(key, None);
-                        }
-                        Some(t) => match parse_price(&t) {
-                            Some(Price::Exact(d)) => {
-                                pricing.insert(key.clone(), Some(number(&d)));
-                                prices.insert(key, Some(d));
-                            }
-                            Some(Price::Variable) => {
-                                if key == "prompt" || key == "completion" {
-                                    variable_price = true;
-                                }
-                                pricing.insert(key.clone(), None);
-                                prices.insert(key, None);
-                            }
-                            None => {
-                                w.push(format!(
-                                    "{id}: ignored price \"{key}\" {}: not a price",
-                                    excerpt(text, 40)
-                                ));
-                                pricing.insert(key.clone(), None);
-                                prices.insert(key, None);
-                            }
-                        },
-                    }
+                None => {
+                    position.insert(m.id.clone(), models.len());
+                    models.push(m);
                 }
-            }
-        }
-        if !prices.contains_key("prompt") && !variable_price {
-            w.push(format!("{id}: no usable prompt price"));
-        }
-
-        let arch: Option<BTreeMap<String, &RawValue>> =
-            raw(&obj, "architecture").and_then(|r| serde_json::from_str(r.get()).ok());
-        let list = |key: &str, w: &mut Vec<String>| -> Vec<String> {
-            arch.as_ref()
-                .and_then(|a| field::<Vec<String>>(a, key, &id, w))
-                .unwrap_or_default()
-        };
-        let input_modalities = list("input_modalities", w);
-        let output_modalities = list("output_modalities", w);
-        let mut modalities = input_modalities.clone();
-        for m in &output_modalities {
-            if !modalities.contains(m) {
-                modalities.push(m.clone());
-            }
-        }
-        let supported_parameters: Vec<String> =
-            field(&obj, "supported_parameters", &id, w).unwrap_or_default();
-        let created = field::<serde_json::Number>(&obj, "created", &id, w)
-            .and_then(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)));
-        let expiration_date: Option<String> = field(&obj, "expiration_date", &id, w);
-        let expired = expiration_date
-            .as_deref()
-            .and_then(parse_date)
-            .is_some_and(|d| d < today);
-
-        let (variant, base_id) = match id.rsplit_once(':') {
-            Some((base, v)) if !v.is_empty() && !v.contains('/') => (Some(v), base),
-            _ => (None, id.as_str()),
-        };
-        let slug = base_id.split_once('/').map_or(base_id, |(_, s)| s);
-        let params = parameters(slug).or_else(|| name.as_deref().and_then(parameters));
-
-        let extra: BTreeMap<String, &RawValue> = obj
-            .iter()
-            .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-
-        let data = ModelData {
-            id: &id,
-            name: name.as_deref(),
-            description: &description,
-            provider: &lab,
-            pricing,
-            variable_price,
-            context_length,
-            modalities,
-            input_modalities,
-            output_modalities,
-            features: features(&supported_parameters),
-            supported_parameters: supported_parameters.clone(),
-            architecture: raw(&obj, "architecture"),
-            parameters: params.as_ref().map(|p| p.0.clone()),
-            parameters_billions: params.as_ref().map(|p| number(&p.1)),
-            active_parameters_billions: params.as_ref().and_then(|p| p.2.as_deref().map(number)),
-            released: created.and_then(iso_date),
-            created,
-            canonical_slug: field(&obj, "canonical_slug", &id, w),
-            hugging_face_id: field(&obj, "hugging_face_id", &id, w),
-            top_provider: raw(&obj, "top_provider"),
-            per_request_limits: raw(&obj, "per_request_limits"),
-            default_parameters: raw(&obj, "default_parameters"),
-            knowledge_cutoff: field(&obj, "knowledge_cutoff", &id, w),
-            expiration_date,
-            reasoning: raw(&obj, "reasoning"),
-            benchmarks: raw(&obj, "benchmarks"),
-            variant,
-            base_id,
-            deprecated: expired,
-            deprecated_reason: expired.then_some("expired"),
-            metadata: Metadata {
-                ns: "models",
-                visibility: "public",
-            },
-            extra,
-        };
-        let data = serde_json::to_string(&data).expect("model data serializes");
-        let mapped = MappedModel {
-            id: id.clone(),
-            lab,
-            data,
-            description,
-            name,
-            context_length,
-            prices,
-            expired,
-        };
-        match position.get(&id) {
-            Some(&at) => {
-                warnings.push(format!(
-                    "{id}: listed more than once; kept the last occurrence"
-                ));
-                models[at] = mapped;
-            }
-            None => {
-                position.insert(id, models.len());
-                models.push(mapped);
             }
         }
     }
@@ -487,6 +326,228 @@ pub fn map_models(
         labs,
         warnings,
     })
+}
+
+/// One model; `Ok(None)` when it is skipped (with a warning).
+fn map_one(
+    index: usize,
+    raw_model: &str,
+    today: chrono::NaiveDate,
+    w: &mut Vec<String>,
+) -> Result<Option<MappedModel>, ModelError> {
+    let obj: BTreeMap<String, &RawValue> =
+        serde_json::from_str(raw_model).map_err(|_| ModelError {
+            index,
+            reason: format!("is not an object: {}", excerpt(raw_model, 60)),
+        })?;
+    let id = match obj
+        .get("id")
+        .map(|r| serde_json::from_str::<Option<String>>(r.get()))
+    {
+        Some(Ok(Some(id))) if !id.trim().is_empty() => id,
+        Some(Ok(Some(_))) => {
+            return Err(ModelError {
+                index,
+                reason: "has an empty \"id\"".into(),
+            })
+        }
+        Some(Ok(None)) | None => {
+            return Err(ModelError {
+                index,
+                reason: "has no \"id\"".into(),
+            })
+        }
+        Some(Err(_)) => {
+            return Err(ModelError {
+                index,
+                reason: "has an \"id\" that is not a string".into(),
+            })
+        }
+    };
+    let Some((lab, _)) = id
+        .split_once('/')
+        .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
+    else {
+        w.push(format!(
+            "skipped model {:?}: its id has no \"lab/\" prefix",
+            excerpt(&id, 80)
+        ));
+        return Ok(None);
+    };
+    let lab = lab.to_string();
+
+    let name: Option<String> = field(&obj, "name", &id, w);
+    let description: String = field(&obj, "description", &id, w).unwrap_or_default();
+    let context_length = match field::<serde_json::Number>(&obj, "context_length", &id, w) {
+        None => None,
+        Some(n) => match n.as_i64() {
+            Some(v) if (0..=MAX_CONTEXT_LENGTH).contains(&v) => Some(v),
+            _ => {
+                w.push(format!(
+                    "{id}: ignored \"context_length\" {n}: not a token count"
+                ));
+                None
+            }
+        },
+    };
+
+    // Pricing: every key kept; decimal strings (or numbers) become exact JSON numbers,
+    // "-1" becomes null with variable_price; objects/arrays (overrides, ...) pass through.
+    let mut pricing = BTreeMap::new();
+    let mut prices = BTreeMap::new();
+    let mut variable_price = false;
+    match raw(&obj, "pricing").map(|r| serde_json::from_str::<BTreeMap<String, &RawValue>>(r.get()))
+    {
+        None => {}
+        Some(Err(_)) => w.push(format!("{id}: ignored \"pricing\": not an object")),
+        Some(Ok(map)) => {
+            for (key, value) in map {
+                let text = value.get().trim();
+                let as_text = if text.starts_with('"') {
+                    serde_json::from_str::<String>(text).ok()
+                } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+                    Some(text.to_string())
+                } else {
+                    None
+                };
+                match as_text {
+                    None if text == "null" => {
+                        pricing.insert(key.clone(), None);
+                        prices.insert(key, None);
+                    }
+                    None if text.starts_with(['{', '[']) => {
+                        // Structured price information (e.g. long-context overrides).
+                        pricing.insert(key, Some(value.to_owned()));
+                    }
+                    None => {
+                        w.push(format!(
+                            "{id}: ignored price \"{key}\" {}: not a price",
+                            excerpt(text, 40)
+                        ));
+                        pricing.insert(key.clone(), None);
+                        prices.insert(key, None);
+                    }
+                    Some(t) => match parse_price(&t) {
+                        Some(Price::Exact(d)) => {
+                            pricing.insert(key.clone(), Some(number(&d)));
+                            prices.insert(key, Some(d));
+                        }
+                        Some(Price::Variable) => {
+                            if key == "prompt" || key == "completion" {
+                                variable_price = true;
+                            }
+                            pricing.insert(key.clone(), None);
+                            prices.insert(key, None);
+                        }
+                        None => {
+                            w.push(format!(
+                                "{id}: ignored price \"{key}\" {}: not a price",
+                                excerpt(text, 40)
+                            ));
+                            pricing.insert(key.clone(), None);
+                            prices.insert(key, None);
+                        }
+                    },
+                }
+            }
+        }
+    }
+    if !prices.contains_key("prompt") && !variable_price {
+        w.push(format!("{id}: no usable prompt price"));
+    }
+
+    let arch: Option<BTreeMap<String, &RawValue>> =
+        raw(&obj, "architecture").and_then(|r| serde_json::from_str(r.get()).ok());
+    let list = |key: &str, w: &mut Vec<String>| -> Vec<String> {
+        arch.as_ref()
+            .and_then(|a| field::<Vec<String>>(a, key, &id, w))
+            .unwrap_or_default()
+    };
+    let input_modalities = list("input_modalities", w);
+    let output_modalities = list("output_modalities", w);
+    let mut modalities = input_modalities.clone();
+    for m in &output_modalities {
+        if !modalities.contains(m) {
+            modalities.push(m.clone());
+        }
+    }
+    let supported_parameters: Vec<String> =
+        field(&obj, "supported_parameters", &id, w).unwrap_or_default();
+    let created = field::<serde_json::Number>(&obj, "created", &id, w)
+        .and_then(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)));
+    let expiration_date: Option<String> = field(&obj, "expiration_date", &id, w);
+    let expired = expiration_date
+        .as_deref()
+        .and_then(parse_date)
+        .is_some_and(|d| d < today);
+
+    let (variant, base_id) = match id.rsplit_once(':') {
+        Some((base, v)) if !v.is_empty() && !v.contains('/') => (Some(v), base),
+        _ => (None, id.as_str()),
+    };
+    let slug = base_id.split_once('/').map_or(base_id, |(_, s)| s);
+    let params = parameters(slug).or_else(|| name.as_deref().and_then(parameters));
+
+    let extra: BTreeMap<String, &RawValue> = obj
+        .iter()
+        .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+
+    let pricing_json = serde_json::to_string(&pricing).expect("pricing serializes");
+    let data = ModelData {
+        id: &id,
+        name: name.as_deref(),
+        description: &description,
+        provider: &lab,
+        pricing: RawValue::from_string(pricing_json.clone()).expect("pricing is JSON"),
+        variable_price,
+        context_length,
+        modalities,
+        input_modalities,
+        output_modalities,
+        features: features(&supported_parameters),
+        supported_parameters: supported_parameters.clone(),
+        architecture: raw(&obj, "architecture"),
+        parameters: params.as_ref().map(|p| p.0.clone()),
+        parameters_billions: params.as_ref().map(|p| number(&p.1)),
+        active_parameters_billions: params.as_ref().and_then(|p| p.2.as_deref().map(number)),
+        released: created.and_then(iso_date),
+        created,
+        canonical_slug: field(&obj, "canonical_slug", &id, w),
+        hugging_face_id: field(&obj, "hugging_face_id", &id, w),
+        top_provider: raw(&obj, "top_provider"),
+        per_request_limits: raw(&obj, "per_request_limits"),
+        default_parameters: raw(&obj, "default_parameters"),
+        knowledge_cutoff: field(&obj, "knowledge_cutoff", &id, w),
+        expiration_date,
+        reasoning: raw(&obj, "reasoning"),
+        benchmarks: raw(&obj, "benchmarks"),
+        variant,
+        base_id,
+        deprecated: expired,
+        deprecated_reason: expired.then_some("expired"),
+        metadata: Metadata {
+            ns: "models",
+            visibility: "public",
+        },
+        extra,
+    };
+    let data = serde_json::to_string(&data).expect("model data serializes");
+    let mapped = MappedModel {
+        variable_price,
+        fingerprint: fingerprint(&data),
+        pricing: pricing_json,
+        id: id.clone(),
+        lab,
+        data,
+        description,
+        name,
+        context_length,
+        prices,
+        expired,
+    };
+    Ok(Some(mapped))
 }
 
 /// Labs in order of first appearance, each with its models in API order.
