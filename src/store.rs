@@ -115,6 +115,8 @@ pub fn load_prior(ids: &[&str]) -> Vec<Prior> {
 pub struct Plan<'a> {
     pub changed: Vec<&'a MappedModel>,
     pub unchanged: Vec<&'a str>,
+    /// Among `changed`: models not stored at all yet (a plain INSERT, cheaper than an upsert).
+    pub new: std::collections::HashSet<&'a str>,
 }
 
 /// Rows per statement: bounds the memory of the array parameters and of the statement.
@@ -145,34 +147,43 @@ fn write_all(
         .get::<String>(1)?
         .unwrap_or_default();
     let at = at.as_str();
-    // Changed and new models: the whole row. Unchanged data keeps its stored value (and
-    // TOAST pointer) even here, should the hash have changed for nothing.
+    // Changed and new models (their data hash differs from what the sync last wrote): the
+    // whole row.
     let (mut inserted, mut updated) = (0i64, 0i64);
-    for batch in plan.changed.chunks(BATCH) {
+    let (fresh, known): (Vec<&MappedModel>, Vec<&MappedModel>) = plan
+        .changed
+        .iter()
+        .partition(|m| plan.new.contains(m.id.as_str()));
+    for batch in fresh.chunks(BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+        let datas: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
+        let contents: Vec<&str> = batch.iter().map(|m| m.description.as_str()).collect();
+        inserted += client
+            .update(
+                "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
+                 SELECT 'models', u.id, 'Model', u.data::jsonb, u.content, $4::timestamptz, $4::timestamptz
+                   FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)",
+                None,
+                &[ids.into(), datas.into(), contents.into(), at.into()],
+            )?
+            .len() as i64;
+    }
+    for batch in known.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let datas: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
         let contents: Vec<&str> = batch.iter().map(|m| m.description.as_str()).collect();
         let row = client
             .update(
-                "WITH incoming AS MATERIALIZED (
-                     SELECT u.id, u.data::jsonb AS data, u.content
-                       FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
-                 ), prior AS (
-                     SELECT i.id, t.data = i.data AS same
-                       FROM incoming i JOIN things t ON t.ns = 'models' AND t.id = i.id
-                 ), up AS (
+                "WITH up AS (
                      INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-                     SELECT 'models', id, 'Model', data, content, $4::timestamptz, $4::timestamptz FROM incoming
+                     SELECT 'models', u.id, 'Model', u.data::jsonb, u.content, $4::timestamptz, $4::timestamptz
+                       FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
                      ON CONFLICT (ns, id) DO UPDATE
-                        SET type = EXCLUDED.type,
-                            data = CASE WHEN t.data = EXCLUDED.data THEN t.data ELSE EXCLUDED.data END,
-                            content = CASE WHEN t.content = EXCLUDED.content THEN t.content ELSE EXCLUDED.content END,
+                        SET type = EXCLUDED.type, data = EXCLUDED.data, content = EXCLUDED.content,
                             updated_at = EXCLUDED.updated_at
-                     RETURNING t.id, (t.xmax = 0) AS inserted
+                     RETURNING (t.xmax = 0) AS inserted
                  )
-                 SELECT count(*) FILTER (WHERE up.inserted),
-                        count(*) FILTER (WHERE NOT up.inserted AND NOT coalesce(p.same, false))
-                   FROM up LEFT JOIN prior p ON p.id = up.id",
+                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
                 None,
                 &[ids.into(), datas.into(), contents.into(), at.into()],
             )?
@@ -181,6 +192,7 @@ fn write_all(
         updated += row.get::<i64>(2)?.unwrap_or(0);
     }
 
+    crate::sync::poll(&format!("wrote {} models", plan.changed.len()));
     // Unchanged models: confirmed, nothing else (a small HOT update).
     for batch in plan.unchanged.chunks(BATCH * 4) {
         client.update(
@@ -192,6 +204,10 @@ fn write_all(
         )?;
     }
 
+    crate::sync::poll(&format!(
+        "confirmed {} unchanged models",
+        plan.unchanged.len()
+    ));
     // What the sync wrote, for the next one.
     for batch in plan.changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
@@ -270,6 +286,7 @@ fn write_all(
         )?;
     }
 
+    crate::sync::poll("labs and relationships written");
     // Price periods: close the changed and the vanished, open one for every listed model
     // without an open period (new, returned, repriced).
     if !diff.close_price_periods.is_empty() {
@@ -299,6 +316,7 @@ fn write_all(
         )?;
     }
 
+    crate::sync::poll("price history written");
     // The run, then what it changed.
     let run_id = client
         .update(

@@ -18,9 +18,10 @@ pub enum Source {
 }
 
 /// Lets a blocked fetch notice a cancel or statement_timeout, and reports progress.
-fn poll(message: &str) {
+pub(crate) fn poll(message: &str) {
     if !message.is_empty() {
-        notice!("openrouter: {message}");
+        let at = SYNC_START.with(|s| s.get().map(|t| t.elapsed().as_millis()).unwrap_or(0));
+        notice!("openrouter: {message} [{at} ms]");
     }
     pgrx::pg_sys::check_for_interrupts!();
 }
@@ -32,8 +33,14 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
     }
 }
 
+thread_local! {
+    /// When the running sync started: progress messages say how far in they are.
+    static SYNC_START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
 fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> {
     let started = Instant::now();
+    SYNC_START.with(|s| s.set(Some(started)));
     // Each page is parsed once, as it arrives; models are kept as spans of the bodies.
     let mut spans: Vec<(usize, usize, usize)> = Vec::new();
     let mut page_no = 0;
@@ -97,13 +104,17 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     }
 
     store::lock();
+    poll("locked");
     // Which models need their full row written: new ones, those whose data hash changed,
     // those whose deprecated flag must change, and any the sync did not write itself.
     let state = store::load_state();
     let untracked = store::untracked_ids();
+    let untracked_set: std::collections::HashSet<&str> =
+        untracked.iter().map(String::as_str).collect();
     let mut plan = store::Plan {
         changed: Vec::new(),
         unchanged: Vec::new(),
+        new: Default::default(),
     };
     let mut unchanged_live = 0;
     for m in &registry.models {
@@ -112,7 +123,12 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 plan.unchanged.push(m.id.as_str());
                 unchanged_live += usize::from(!st.deprecated);
             }
-            _ => plan.changed.push(m),
+            found => {
+                if found.is_none() && !untracked_set.contains(m.id.as_str()) {
+                    plan.new.insert(m.id.as_str());
+                }
+                plan.changed.push(m)
+            }
         }
     }
     let listed: std::collections::HashSet<&str> =
@@ -141,15 +157,23 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     prior_ids.dedup();
     let prior = store::load_prior(&prior_ids);
     let mut diff = diff::diff(&prior, &plan.changed);
+    if state.is_empty() && untracked.is_empty() {
+        // The first load of an empty registry is not a change: its models are not logged
+        // one by one as "added" (the summary still counts them).
+        diff.changes.clear();
+    }
     diff.unchanged += unchanged_live;
-    let untracked_set: std::collections::HashSet<&str> =
-        untracked.iter().map(String::as_str).collect();
     diff.live_before = state.values().filter(|st| !st.deprecated).count()
         + prior
             .iter()
             .filter(|p| !p.deprecated && untracked_set.contains(p.id.as_str()))
             .count();
 
+    poll(&format!(
+        "{} models to write, {} unchanged",
+        plan.changed.len(),
+        plan.unchanged.len()
+    ));
     let limit = gucs::max_removed_fraction();
     if !force && diff.live_before > 0 && diff.removed.len() as f64 > limit * diff.live_before as f64
     {
