@@ -24,9 +24,18 @@
 # a user that may run PostgreSQL itself. Contacts nothing but 127.0.0.1.
 #
 # Isolation: the release .so is copied into a scratch directory that the throwaway cluster
-# puts first on dynamic_library_path; the control file names the module without $libdir, so
-# the server loads that copy, not the one in PostgreSQL's lib directory (verified at run time
-# from /proc/<backend>/maps). The SQL script and control file come from the system share dir.
+# (127.0.0.1, trust, no pg_cron, torn down on exit) puts first on dynamic_library_path; the
+# control file names the module without $libdir, so the server loads that copy, not the one
+# in PostgreSQL's lib directory (checked at run time in /proc/<backend>/maps). The SQL script
+# and control file come from the system share dir; if that script was installed by
+# `cargo pgrx test` (it then declares the #[pg_test] functions too), the build adds
+# --features pg_test so that CREATE EXTENSION finds every symbol; the sync code is the same.
+#
+# Databases: ours (the extension), peers (../shared/peers/schema.sql; both peers write it),
+# fresh (the extension, synced once at 100x right before cheapest_models() is timed there).
+# A "first sync" empties every table the extension owns (ours) or things + relationships
+# (peers), then CHECKPOINT; a "re-sync" follows it with the same payload. Contenders run in
+# rotating order, N times per payload.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -38,7 +47,6 @@ PG_CONFIG=$PG_BIN/pg_config
 BENCH_TARGET_DIR=${BENCH_TARGET_DIR:-/tmp/bench-target}
 BENCH_SO=${BENCH_SO:-}
 export PATH="$HOME/.cargo/bin:$PATH"
-TABLES="things, relationships, openrouter_sync_runs, openrouter_price_history, openrouter_change_log"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -169,19 +177,35 @@ SERVERLOG=$PGDATA_DIR/server.log
 
 # psql DB [args]: quiet, unaligned, stop on error, no psqlrc
 psql_() { local db=$1; shift; "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$db" "$@"; }
-psql_ postgres -c "CREATE DATABASE ours" -c "CREATE DATABASE peers"
+psql_ postgres -c "CREATE DATABASE ours" -c "CREATE DATABASE peers" -c "CREATE DATABASE fresh"
 # ours: the extension's own things/relationships (+ history tables, indexes); peers: the
 # seed schema (peers/schema.sql). Separate databases, one cluster: the contenders share
-# shared_buffers, WAL and checkpoints, and never see each other's rows.
-psql_ ours -c "CREATE EXTENSION openrouter_registry" 2>&1 | sed 's/^/  /' >&2 || true
-[[ $(psql_ ours -c "SELECT count(*) FROM pg_extension WHERE extname = 'openrouter_registry'") == 1 ]] \
-  || die "CREATE EXTENSION openrouter_registry failed (see above). If the SQL script in $EXTDIR names a function the .so lacks, the installed SQL and this source differ: run scripts/setup.sh or pass BENCH_SO"
-# An older install's control file may say module_pathname = '$libdir/openrouter_registry',
-# which bypasses dynamic_library_path: point this throwaway catalog at the bare name.
-fixed=$(psql_ ours -c "WITH u AS (UPDATE pg_proc SET probin = 'openrouter_registry'
-                                   WHERE probin = '\$libdir/openrouter_registry' RETURNING 1)
-                      SELECT count(*) FROM u")
-(( fixed == 0 )) || say "note: the installed control file uses \$libdir; repointed $fixed C functions to dynamic_library_path in this throwaway cluster"
+# shared_buffers, WAL and checkpoints, and never see each other's rows. fresh: the extension,
+# synced once at 100x just before cheapest_models() is timed there (what a new user sees).
+make_ext() {  # DB: CREATE EXTENSION openrouter_registry there
+  psql_ "$1" -c "CREATE EXTENSION openrouter_registry" 2>&1 | sed 's/^/  /' >&2 || true
+  [[ $(psql_ "$1" -c "SELECT count(*) FROM pg_extension WHERE extname = 'openrouter_registry'") == 1 ]] \
+    || die "CREATE EXTENSION openrouter_registry failed (see above). If the SQL script in $EXTDIR names a function the .so lacks, the installed SQL and this source differ: run scripts/setup.sh or pass BENCH_SO"
+  # An older install's control file may say module_pathname = '$libdir/openrouter_registry',
+  # which bypasses dynamic_library_path: point this throwaway catalog at the bare name.
+  local fixed
+  fixed=$(psql_ "$1" -c "WITH u AS (UPDATE pg_proc SET probin = 'openrouter_registry'
+                                     WHERE probin = '\$libdir/openrouter_registry' RETURNING 1)
+                        SELECT count(*) FROM u")
+  (( fixed == 0 )) || say "note: the installed control file uses \$libdir; repointed $fixed C functions to dynamic_library_path in this throwaway cluster"
+}
+make_ext ours; make_ext fresh   # both now: the installed SQL script may change during the run
+# "First sync" = every table of the extension emptied (things, relationships, the sync runs,
+# price history, change log, and whatever state tables the extension has), then CHECKPOINT.
+TABLES=$(psql_ ours -c "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.relname)
+                          FROM pg_depend d
+                          JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+                          JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+                           AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'openrouter_registry')
+                           AND c.relkind IN ('r', 'p')")
+[[ -n $TABLES ]] || die "the extension owns no tables?"
+echo "first sync of ours: TRUNCATE $TABLES CASCADE; CHECKPOINT (the peers: TRUNCATE things, relationships; CHECKPOINT)" >"$BENCH_DIR/report/1-reset.txt"
 psql_ peers -f "$PEERS/schema.sql"
 DSN_PEERS=postgresql://postgres@127.0.0.1:$PGPORT/peers
 
@@ -203,7 +227,10 @@ serve_stop() { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true;
 
 # ---------------------------------------------------------------- contenders
 SYNC_SQL() { echo "SET openrouter.api_url = '$URL'; SET openrouter.max_response_bytes = '200MB'; SELECT openrouter_sync(force => true);"; }
-reset_ours() { psql_ ours -c "SET client_min_messages = warning" -c "TRUNCATE $TABLES CASCADE" -c "CHECKPOINT"; }
+reset_ours() {
+  psql_ ours -c "SET client_min_messages = warning" -c "TRUNCATE $TABLES CASCADE" -c "CHECKPOINT"
+  [[ $(psql_ ours -c "SELECT count(*) FROM things") == 0 ]] || die "things is not empty after the reset"
+}
 reset_peers() { psql_ peers -c "TRUNCATE things, relationships" -c "CHECKPOINT"; }
 
 run_one() {  # CONTENDER PAYLOAD PHASE RUN: one timed sync, appends a JSON line to $RESULTS
@@ -216,6 +243,7 @@ run_one() {  # CONTENDER PAYLOAD PHASE RUN: one timed sync, appends a JSON line 
     seed_style) out=$(python3 "$PEERS/seed_style.py" "$URL" "$DSN_PEERS?application_name=$app") || die "seed_style.py failed" ;;
   esac
   t1=$EPOCHREALTIME
+  if [[ $who == ours && $phase == first ]]; then check_first "$out"; fi
   printf '{"contender":"%s","payload":"%s","phase":"%s","run":%d,"app":"%s","t0":%s,"t1":%s,"out":%s}\n' \
     "$who" "$payload" "$phase" "$run" "$app" "$t0" "$t1" "$out" >>"$RESULTS"
   python3 - "$out" "$t0" "$t1" <<'EOF' >&2
@@ -225,6 +253,11 @@ s = o.get("seconds", wall)
 extra = f", duration_ms {o['duration_ms']}, {o['inserted']} inserted {o['updated']} updated {o['unchanged']} unchanged" if "duration_ms" in o else ""
 print(f"      {s:8.3f} s  ({o.get('models')} models, {o.get('labs')} labs{extra})")
 EOF
+}
+
+check_first() {  # SUMMARY: a sync into emptied tables must insert every model
+  python3 -c 'import json, sys; o = json.loads(sys.argv[1]); sys.exit(0 if o["inserted"] == o["models"] else 1)' "$1" \
+    || die "a first sync into emptied tables inserted fewer rows than models ($1): does the reset miss a table?"
 }
 
 model_ids() {  # DB: count and md5 of the model ids in things
@@ -274,18 +307,20 @@ SQL
   } >>"$BENCH_DIR/report/3-sizes.txt"
 }
 
-cheapest() {  # SLUG LABEL: plan + latency of cheapest_models(100000); appends to the report
-  local label=$2 f=$BENCH_DIR/report/cheapest-$1 q="SELECT * FROM cheapest_models(100000)"
-  psql_ ours -F ' ' -c "SELECT coalesce(to_char(greatest(last_analyze, last_autoanalyze), 'HH24:MI:SS'), 'never'),
-                              to_char(now(), 'HH24:MI:SS'), n_mod_since_analyze
-                         FROM pg_stat_user_tables WHERE relname = 'things'" >"$f.stats"
-  psql_ ours -c "EXPLAIN (ANALYZE, BUFFERS) $q" >"$f.plan"
+cheapest() {  # DB SLUG LABEL: plan + latency of cheapest_models(100000); appends to the report
+  local db=$1 label=$3 f=$BENCH_DIR/report/cheapest-$2 q="SELECT * FROM cheapest_models(100000)"
+  local stats="SELECT coalesce(to_char(greatest(last_analyze, last_autoanalyze), 'HH24:MI:SS'), 'never'),
+                      to_char(now(), 'HH24:MI:SS'), n_mod_since_analyze
+                 FROM pg_stat_user_tables WHERE relname = 'things'"
+  psql_ "$db" -F ' ' -c "$stats" >"$f.stats"
+  psql_ "$db" -c "EXPLAIN (ANALYZE, BUFFERS) $q" >"$f.plan"
   {
     echo '\timing on'
     echo '\o /dev/null'
     for _ in $(seq 21); do echo "$q;"; done
-  } | psql_ ours >"$f.timing" 2>&1
-  for _ in $(seq 20); do psql_ ours -c "EXPLAIN (ANALYZE) $q" | sed -n 's/^Execution Time: //p'; done >"$f.exec"
+  } | psql_ "$db" >"$f.timing" 2>&1
+  for _ in $(seq 20); do psql_ "$db" -c "EXPLAIN (ANALYZE) $q" | sed -n 's/^Execution Time: //p'; done >"$f.exec"
+  psql_ "$db" -F ' ' -c "$stats" >"$f.stats-after"
   python3 "$HERE/report.py" cheapest "$label" "$f" >>"$BENCH_DIR/report/4-cheapest.txt"
 }
 
@@ -341,13 +376,19 @@ for k in 1 "$SCALE"; do
   if [[ $k == "$SCALE" ]]; then
     say "$payload: peak backend memory of a first sync and a re-sync (VmHWM, sampled every 10 ms)"
     reset_ours
-    rss_sync first;  sizes ours "ours after a first sync at $payload:"
+    rss_sync first;  check_first "$(tail -1 "$BENCH_DIR/report/rss-first.summary")"; sizes ours "ours after a first sync at $payload:"
     rss_sync resync; sizes ours "ours after a first sync and a re-sync at $payload:"
     python3 "$HERE/report.py" rss "$payload" "$BENCH_DIR/report/rss-first" "$BENCH_DIR/report/rss-resync" >"$BENCH_DIR/report/2-rss.txt"
     say "$payload: cheapest_models(100000) plan and latency"
-    cheapest 1 "as left by the sync (no manual ANALYZE)"
+    cheapest ours 1 "database ours, after the syncs above (no manual ANALYZE)"
     psql_ ours -c "ANALYZE things"
-    cheapest 2 "after ANALYZE things"
+    cheapest ours 2 "database ours, after ANALYZE things"
+    # what a new user sees: a new database, one sync, then the query. Autovacuum would
+    # analyze things within about a minute (autovacuum_naptime); it is off for this table
+    # so that the measurement is of that first minute every time.
+    psql_ fresh -c "ALTER TABLE things SET (autovacuum_enabled = off)"
+    check_first "$(psql_ fresh -c "$(SYNC_SQL)" 2>>"$NOTICES")"
+    cheapest fresh 3 "new database, right after its first sync (before autovacuum analyzes things: off for this table)"
     say "$payload: table sizes of the peers (one untimed sql_only first sync and re-sync)"
     reset_peers
     "$PEERS/sql_only.sh" "$URL" "$DSN_PEERS" >/dev/null; sizes peers "peers (sql_only) after a first sync at $payload:"
@@ -368,7 +409,7 @@ python3 "$HERE/report.py" table "$RESULTS" "$N" "$BENCH_DIR/report" >"$BENCH_DIR
 report() {
   echo "================ openrouter_registry benchmark ================"
   cat "$BENCH_DIR/report/0-machine.txt"; echo
-  cat "$BENCH_DIR/report/1-checks.txt" "$BENCH_DIR/report/1-floor.txt"; echo
+  cat "$BENCH_DIR/report/1-reset.txt" "$BENCH_DIR/report/1-checks.txt" "$BENCH_DIR/report/1-floor.txt"; echo
   echo "---- peak backend memory during our ${SCALE}x sync"; cat "$BENCH_DIR/report/2-rss.txt"; echo
   echo "---- table sizes after the ${SCALE}x sync"; cat "$BENCH_DIR/report/3-sizes.txt"
   echo "---- cheapest_models(100000) at ${SCALE}x"; cat "$BENCH_DIR/report/4-cheapest.txt"

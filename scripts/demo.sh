@@ -30,12 +30,13 @@ esac
 say "syncing from $url"
 psql_ <<SQL
 CREATE EXTENSION IF NOT EXISTS openrouter_registry;
-ALTER EXTENSION openrouter_registry UPDATE;
 SET openrouter.api_url = '$url';
 \pset format aligned
 \echo 'SELECT openrouter_sync();'
 SELECT jsonb_pretty(openrouter_sync()) AS summary;
 \echo 'The ten cheapest models with more than 100,000 tokens of context:'
-SELECT * FROM cheapest_models(100000);
+SELECT id, name, prompt_price_per_million AS "prompt \$/M", completion_price_per_million AS "completion \$/M",
+       context_length FROM cheapest_models(100000);
+SELECT status, last_success, live_models, labs FROM openrouter_health();
 SQL
 say "cluster left running: psql -h 127.0.0.1 -p $DEMO_PORT -U postgres   (stop: scripts/demo.sh stop)"
