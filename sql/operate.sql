@@ -140,9 +140,9 @@ COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, 
 GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval) TO PUBLIC;
 
 -- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
-REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean), openrouter_sync_from_text(text, boolean),
+REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_from_text(text, boolean),
        openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
   FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION openrouter_sync(boolean), openrouter_sync_from_text(text, boolean),
+GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_from_text(text, boolean),
       openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
   TO openrouter_admin;

@@ -502,3 +502,227 @@ mod tests {
         );
     }
 }
+
+/// One GET for a worker thread: the same timeouts, size cap, retries with backoff,
+/// Retry-After and same-host redirect rules as the registry fetch, blocking, with no
+/// callback into the caller. `stop` ends it early (between chunks and during waits).
+/// Returns the body and the number of requests made.
+pub fn get_blocking(
+    cfg: &FetchConfig,
+    url: &str,
+    stop: &AtomicBool,
+) -> Result<(String, u32), SyncError> {
+    check_url(url)?;
+    let mut url = url.to_string();
+    let mut attempts = 0u32;
+    let mut redirects = 0;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(SyncError::Transport {
+                url: safe_url(&url),
+                reason: "cancelled".into(),
+            });
+        }
+        attempts += 1;
+        match blocking_attempt(cfg, &url, stop)? {
+            Attempt::Body(b) => return Ok((b, attempts)),
+            Attempt::Redirect(location) => {
+                let target = resolve(&url, &location);
+                let refuse = |reason: &str| SyncError::Redirect {
+                    url: safe_url(&url),
+                    location: safe_url(&target),
+                    reason: reason.into(),
+                };
+                if origin(&target) != origin(&url) {
+                    return Err(refuse(
+                        "redirects are followed only to the same scheme and host",
+                    ));
+                }
+                redirects += 1;
+                if redirects > 3 {
+                    return Err(refuse("more than 3 redirects"));
+                }
+                attempts -= 1;
+                url = target;
+            }
+            Attempt::Status {
+                status,
+                message,
+                retry_after,
+            } => {
+                let retryable = status == 429 || (500..=599).contains(&status);
+                if !retryable || attempts > cfg.max_retries {
+                    return Err(SyncError::Http {
+                        url: safe_url(&url),
+                        status,
+                        message,
+                        attempts,
+                    });
+                }
+                let backoff = 500u64.saturating_mul(1 << (attempts - 1).min(10));
+                let wait = retry_after
+                    .map_or(backoff, |s| s.saturating_mul(1000))
+                    .min(cfg.max_backoff_ms);
+                let until = Instant::now() + Duration::from_millis(wait);
+                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of one GET of `get_many`: the body and its request count, or the error.
+pub type Outcome = Result<(String, u32), SyncError>;
+
+/// GETs every URL with at most `concurrency` worker threads (each calls `get_blocking`).
+/// The calling thread only waits on a channel and calls `poll` every few tens of
+/// milliseconds (it may unwind on a cancel: the workers then stop). Results come back in
+/// the order of `urls`; one failing URL does not stop the others.
+pub fn get_many(
+    cfg: &FetchConfig,
+    urls: &[String],
+    concurrency: usize,
+    poll: &mut dyn FnMut(&str),
+) -> Vec<Outcome> {
+    let total = urls.len();
+    let mut results: Vec<Option<Outcome>> = (0..total).map(|_| None).collect();
+    if total == 0 {
+        return Vec::new();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let _guard = StopOnDrop(stop.clone());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let shared_urls: Arc<Vec<String>> = Arc::new(urls.to_vec());
+    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+    let workers = concurrency.clamp(1, total);
+    let mut started = 0;
+    for _ in 0..workers {
+        let (cfg, stop, next, urls, tx) = (
+            cfg.clone(),
+            stop.clone(),
+            next.clone(),
+            shared_urls.clone(),
+            tx.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("openrouter-fetch".into())
+            .spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= urls.len() || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if tx.send((i, get_blocking(&cfg, &urls[i], &stop))).is_err() {
+                    break;
+                }
+            });
+        if spawned.is_ok() {
+            started += 1;
+        }
+    }
+    drop(tx);
+    let mut done = 0;
+    if started > 0 {
+        let mut last_report = Instant::now();
+        while done < total {
+            match rx.recv_timeout(POLL) {
+                Ok((i, outcome)) => {
+                    results[i] = Some(outcome);
+                    done += 1;
+                    if last_report.elapsed() >= Duration::from_secs(2) {
+                        poll(&format!("fetched {done} of {total}"));
+                        last_report = Instant::now();
+                    } else {
+                        poll("");
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => poll(""),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+    results
+        .into_iter()
+        .zip(urls)
+        .map(|(r, url)| {
+            r.unwrap_or_else(|| {
+                Err(SyncError::Transport {
+                    url: safe_url(url),
+                    reason: "the fetch thread died".into(),
+                })
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod get_many_tests {
+    use super::*;
+    use crate::testkit::{Reply, TestServer};
+
+    #[test]
+    fn results_in_order_failures_apart_bounded_workers() {
+        let server = TestServer::start(|path, _| match path {
+            "/missing" => Reply::json(404, r#"{"error":{"message":"Not Found"}}"#),
+            p => Reply::json(200, format!("{{\"path\":\"{p}\"}}")),
+        });
+        let urls: Vec<String> = ["/a", "/missing", "/c", "/d", "/e"]
+            .iter()
+            .map(|p| server.url(p))
+            .collect();
+        let mut cfg = FetchConfig::new(&urls[0]);
+        cfg.max_retries = 0;
+        let mut polls = 0;
+        let out = get_many(&cfg, &urls, 2, &mut |_| polls += 1);
+        assert_eq!(out.len(), 5);
+        assert_eq!(out[0].as_ref().unwrap().0, r#"{"path":"/a"}"#);
+        assert_eq!(
+            out[4].as_ref().unwrap(),
+            &(r#"{"path":"/e"}"#.to_string(), 1)
+        );
+        match &out[1] {
+            Err(SyncError::Http {
+                status: 404,
+                message,
+                ..
+            }) => assert_eq!(message, "Not Found"),
+            other => panic!("{other:?}"),
+        }
+        assert!(polls >= 5, "the caller polls while it waits");
+        assert_eq!(server.hits(), 5);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_then_succeeds() {
+        let server = TestServer::start(|_, n| {
+            if n == 1 {
+                Reply::json(429, "{}").with_header("Retry-After", "1")
+            } else {
+                Reply::json(200, "ok")
+            }
+        });
+        let mut cfg = FetchConfig::new(&server.url("/x"));
+        cfg.max_retries = 1;
+        let started = Instant::now();
+        let out = get_blocking(&cfg, &server.url("/x"), &AtomicBool::new(false)).unwrap();
+        assert_eq!(out, ("ok".to_string(), 2));
+        assert!(started.elapsed() >= Duration::from_millis(950));
+    }
+
+    #[test]
+    fn a_poll_that_unwinds_leaves_at_once() {
+        let server = TestServer::start(|_, _| Reply::Hang);
+        let urls = vec![server.url("/slow"), server.url("/slower")];
+        let cfg = FetchConfig::new(&urls[0]);
+        let started = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            get_many(&cfg, &urls, 4, &mut |_| {
+                if started.elapsed() > Duration::from_millis(200) {
+                    panic!("cancel");
+                }
+            })
+        }));
+        assert!(result.is_err());
+        assert!(started.elapsed() < Duration::from_millis(1000));
+    }
+}

@@ -23,6 +23,8 @@ static MAX_RESPONSE_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 << 20);
 static MAX_PAGES: GucSetting<i32> = GucSetting::<i32>::new(100);
 static MAX_RETRIES: GucSetting<i32> = GucSetting::<i32>::new(2);
 static MAX_REMOVED_FRACTION: GucSetting<f64> = GucSetting::<f64>::new(0.25);
+static ENDPOINTS_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(4);
+static ENDPOINT_STATS_RETENTION_DAYS: GucSetting<i32> = GucSetting::<i32>::new(90);
 
 pub fn init() {
     GucRegistry::define_string_guc(
@@ -118,6 +120,26 @@ pub fn init() {
         &MAX_REMOVED_FRACTION,
         0.0,
         1.0,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"openrouter.endpoints_concurrency",
+        c"Most /endpoints requests openrouter_sync_endpoints() has in flight at once.",
+        c"One request per model; keep it small to stay within the API's rate limits.",
+        &ENDPOINTS_CONCURRENCY,
+        1,
+        32,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"openrouter.endpoint_stats_retention_days",
+        c"Days of endpoint metric history (openrouter_endpoint_stats) kept; older rows are deleted by each endpoints sync.",
+        c"",
+        &ENDPOINT_STATS_RETENTION_DAYS,
+        1,
+        36_500,
         GucContext::Suset,
         GucFlags::default(),
     );
@@ -236,6 +258,14 @@ fn string(s: &GucSetting<Option<CString>>) -> Option<String> {
 
 pub fn api_url() -> String {
     string(&API_URL).unwrap_or_else(|| DEFAULT_API_URL.to_string())
+}
+
+pub fn endpoints_concurrency() -> usize {
+    ENDPOINTS_CONCURRENCY.get().max(1) as usize
+}
+
+pub fn endpoint_stats_retention_days() -> i32 {
+    ENDPOINT_STATS_RETENTION_DAYS.get().max(1)
 }
 
 pub fn max_removed_fraction() -> f64 {

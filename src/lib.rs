@@ -3,11 +3,14 @@
 
 use pgrx::prelude::*;
 
+pub mod endpoints;
 pub mod error;
 pub mod fetch;
 pub mod registry;
 
 mod api;
+mod endpoints_store;
+mod endpoints_sync;
 mod gucs;
 mod store;
 mod sync;
@@ -29,6 +32,8 @@ pub extern "C-unwind" fn _PG_init() {
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
+#[cfg(any(test, feature = "pg_test"))]
+mod pg_tests_endpoints;
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub(crate) fn poll(message: &str) {
     pgrx::pg_sys::check_for_interrupts!();
 }
 
+/// Starts the clock that progress messages of `poll` report.
+pub(crate) fn start_clock() {
+    SYNC_START.with(|s| s.set(Some(Instant::now())));
+}
+
 pub fn run(source: Source, force: bool) -> pgrx::JsonB {
     match try_run(source, force) {
         Ok(summary) => pgrx::JsonB(summary),

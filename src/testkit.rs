@@ -218,3 +218,219 @@ fn reason(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+// ---- Provider endpoints, providers and quality scores (issue 8) ----------------------------
+// Hand-made but shaped exactly like GET /models/{author}/{slug}/endpoints and GET /providers:
+// percentile objects, nulls where the API sends them (no metrics without a key, no
+// quantization for closed models), prices as decimal strings.
+
+/// The endpoints bodies served per base model id.
+pub fn endpoints_body(base_id: &str) -> Option<String> {
+    let endpoints = match base_id {
+        "openai/gpt-oss-120b" => serde_json::json!([
+            {"name": "DeepInfra | openai/gpt-oss-120b", "model_name": "OpenAI: gpt-oss-120b",
+             "context_length": 131072, "pricing": {"prompt": "0.00000005", "completion": "0.00000045", "request": "0", "image": "0"},
+             "provider_name": "DeepInfra", "tag": "deepinfra/bf16", "quantization": "bf16",
+             "max_completion_tokens": 16384, "max_prompt_tokens": null,
+             "supported_parameters": ["max_tokens", "temperature", "tools", "reasoning"],
+             "status": 0, "uptime_last_5m": 100, "uptime_last_30m": 99.52, "uptime_last_1d": 99.871,
+             "supports_implicit_caching": false,
+             "latency_last_30m": {"p50": 412.5, "p75": 530, "p90": 780.25, "p99": 1900},
+             "throughput_last_30m": {"p50": 95.4, "p75": 80.1, "p90": 60.7, "p99": 22}},
+            {"name": "Groq | openai/gpt-oss-120b", "model_name": "OpenAI: gpt-oss-120b",
+             "context_length": 131072, "pricing": {"prompt": "0.00000015", "completion": "0.00000075"},
+             "provider_name": "Groq", "tag": "groq", "quantization": null,
+             "max_completion_tokens": 32766, "max_prompt_tokens": 131072,
+             "supported_parameters": ["max_tokens", "temperature", "tools"],
+             "status": 0, "uptime_last_5m": 100, "uptime_last_30m": 100, "uptime_last_1d": 99.99,
+             "supports_implicit_caching": false,
+             "latency_last_30m": {"p50": 180, "p75": 240, "p90": 320.5, "p99": 900},
+             "throughput_last_30m": {"p50": 512.3, "p75": 450, "p90": 380.2, "p99": 120}},
+            {"name": "Cerebras | openai/gpt-oss-120b", "model_name": "OpenAI: gpt-oss-120b",
+             "context_length": 65536, "pricing": {"prompt": "0.00000035", "completion": "0.00000075"},
+             "provider_name": "Cerebras", "tag": "cerebras", "quantization": "fp16",
+             "max_completion_tokens": null, "max_prompt_tokens": null,
+             "supported_parameters": ["max_tokens"],
+             "status": -5, "uptime_last_5m": null, "uptime_last_30m": 97.25, "uptime_last_1d": 98.5,
+             "supports_implicit_caching": false,
+             "latency_last_30m": null, "throughput_last_30m": null}
+        ]),
+        "anthropic/claude-sonnet-4.5" => serde_json::json!([
+            {"name": "Anthropic | anthropic/claude-4.5-sonnet-20250929", "model_name": "Anthropic: Claude Sonnet 4.5",
+             "context_length": 1000000,
+             "pricing": {"prompt": "0.000003", "completion": "0.000015", "input_cache_read": "0.0000003",
+                         "input_cache_write": "0.00000375", "image": "0.0048", "request": "0", "web_search": "0.01"},
+             "provider_name": "Anthropic", "tag": "anthropic", "quantization": null,
+             "max_completion_tokens": 64000, "max_prompt_tokens": null,
+             "supported_parameters": ["max_tokens", "temperature", "tools", "reasoning"],
+             "status": 0, "uptime_last_5m": 99.9, "uptime_last_30m": 99.95, "uptime_last_1d": 99.8,
+             "supports_implicit_caching": true,
+             "latency_last_30m": {"p50": 1650, "p75": 2100, "p90": 2890, "p99": 6100},
+             "throughput_last_30m": {"p50": 61.2, "p75": 55, "p90": 44.1, "p99": 20.3}},
+            {"name": "Google | anthropic/claude-4.5-sonnet-20250929", "model_name": "Anthropic: Claude Sonnet 4.5",
+             "context_length": 1000000,
+             "pricing": {"prompt": "0.000003", "completion": "0.000015", "input_cache_read": "0.0000003",
+                         "input_cache_write": "0.00000375"},
+             "provider_name": "Google", "tag": "google-vertex/global", "quantization": null,
+             "max_completion_tokens": 64000, "max_prompt_tokens": null,
+             "supported_parameters": ["max_tokens", "temperature", "tools"],
+             "status": 0, "uptime_last_5m": 100, "uptime_last_30m": 99.1, "uptime_last_1d": 99.6,
+             "supports_implicit_caching": true,
+             "latency_last_30m": {"p50": 1820.75, "p75": 2300, "p90": 3400, "p99": 7000},
+             "throughput_last_30m": {"p50": 58.9, "p75": 50, "p90": 41, "p99": 18}}
+        ]),
+        "qwen/qwen3-coder" => serde_json::json!([
+            {"name": "DeepInfra | qwen/qwen3-coder-480b-a35b-07-25", "model_name": "Qwen: Qwen3 Coder 480B A35B",
+             "context_length": 262144, "pricing": {"prompt": "0.0000004", "completion": "0.0000016"},
+             "provider_name": "DeepInfra", "tag": "deepinfra/fp8", "quantization": "fp8",
+             "max_completion_tokens": 65536, "max_prompt_tokens": null,
+             "supported_parameters": ["max_tokens", "tools"],
+             "status": 0, "uptime_last_5m": 100, "uptime_last_30m": 99.7, "uptime_last_1d": 99.2,
+             "supports_implicit_caching": false,
+             "latency_last_30m": {"p50": 655, "p75": 800, "p90": 1200, "p99": 3000},
+             "throughput_last_30m": {"p50": 44.5, "p75": 40, "p90": 31, "p99": 12}},
+            {"name": "Alibaba | qwen/qwen3-coder-480b-a35b-07-25", "model_name": "Qwen: Qwen3 Coder 480B A35B",
+             "context_length": 262144, "pricing": {"prompt": "0.000001", "completion": "0.000005"},
+             "provider_name": "Alibaba", "tag": "alibaba/opensource", "quantization": null,
+             "max_completion_tokens": 65536, "max_prompt_tokens": null,
+             "supported_parameters": ["max_tokens", "tools"],
+             "status": 0, "uptime_last_5m": 100, "uptime_last_30m": 100, "uptime_last_1d": 99.95,
+             "supports_implicit_caching": true,
+             "latency_last_30m": {"p50": 300.2, "p75": 410, "p90": null, "p99": null},
+             "throughput_last_30m": {"p50": 88, "p75": 70, "p90": 52, "p99": 30}}
+        ]),
+        "google/gemini-2.5-flash" => serde_json::json!([
+            {"name": "Google | google/gemini-2.5-flash", "model_name": "Google: Gemini 2.5 Flash",
+             "context_length": 1048576,
+             "pricing": {"prompt": "0.0000003", "completion": "0.0000025", "image": "0.001238", "input_cache_read": "0.00000003"},
+             "provider_name": "Google", "tag": "google-vertex", "quantization": null,
+             "max_completion_tokens": 65535, "max_prompt_tokens": null,
+             "supported_parameters": ["max_tokens", "tools", "reasoning"],
+             "status": 0, "uptime_last_5m": 100, "uptime_last_30m": 100, "uptime_last_1d": 100,
+             "supports_implicit_caching": true,
+             "latency_last_30m": {"p50": 540, "p75": 700, "p90": 950, "p99": 2100},
+             "throughput_last_30m": {"p50": 150.25, "p75": 130, "p90": 101, "p99": 60}}
+        ]),
+        _ => return None,
+    };
+    Some(
+        serde_json::json!({"data": {"id": base_id, "name": base_id, "created": 1754000000,
+                                    "description": "", "architecture": {"modality": "text->text"},
+                                    "endpoints": endpoints}})
+        .to_string(),
+    )
+}
+
+/// GET /providers: six providers (Alibaba is missing on purpose: known only from an endpoint).
+pub const PROVIDERS: &str = r#"{"data": [
+ {"name": "DeepInfra", "slug": "deepinfra", "privacy_policy_url": "https://deepinfra.com/privacy", "terms_of_service_url": "https://deepinfra.com/terms", "status_page_url": null, "headquarters": "US", "datacenters": ["US"]},
+ {"name": "Groq", "slug": "groq", "privacy_policy_url": "https://groq.com/privacy-policy/", "terms_of_service_url": "https://groq.com/terms-of-use/", "status_page_url": "https://groqstatus.com/", "headquarters": "US", "datacenters": ["US", "CA", "FI", "SA"]},
+ {"name": "Cerebras", "slug": "cerebras", "privacy_policy_url": "https://www.cerebras.ai/privacy-policy", "terms_of_service_url": "https://www.cerebras.ai/terms-of-service", "status_page_url": "https://status.cerebras.ai/", "headquarters": "US", "datacenters": ["US", "CA", "FR"]},
+ {"name": "Anthropic", "slug": "anthropic", "privacy_policy_url": "https://www.anthropic.com/legal/privacy", "terms_of_service_url": "https://www.anthropic.com/legal/commercial-terms", "status_page_url": "https://status.anthropic.com/", "headquarters": "US", "datacenters": ["US"]},
+ {"name": "Google Vertex", "slug": "google-vertex", "privacy_policy_url": "https://cloud.google.com/terms/cloud-privacy-notice", "terms_of_service_url": "https://cloud.google.com/terms/", "status_page_url": "https://status.cloud.google.com/", "headquarters": "US", "datacenters": ["US", "BE", "JP"]},
+ {"name": "OpenAI", "slug": "openai", "privacy_policy_url": "https://openai.com/policies/privacy-policy/", "terms_of_service_url": "https://openai.com/policies/row-terms-of-use/", "status_page_url": "https://status.openai.com/", "headquarters": "US", "datacenters": null}
+]}"#;
+
+/// The models list with Artificial Analysis and Design Arena scores added to four models
+/// (the fixtures predate `benchmarks`), in the API's shape.
+pub fn with_benchmarks(body: &str) -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(body).expect("fixture is JSON");
+    let scores = [
+        (
+            "openai/gpt-oss-120b",
+            61.3,
+            49.6,
+            Some(47.2),
+            1261.8,
+            1149.85,
+        ),
+        (
+            "anthropic/claude-sonnet-4.5",
+            70.8,
+            63.5,
+            Some(66.1),
+            1348.2,
+            1290.5,
+        ),
+        ("qwen/qwen3-coder", 45.2, 44.0, None, 1180.4, 1201.75),
+        (
+            "google/gemini-2.5-flash",
+            54.1,
+            40.2,
+            Some(45.9),
+            1210.0,
+            1150.3,
+        ),
+    ];
+    for m in doc["data"].as_array_mut().expect("data array") {
+        let id = m["id"].as_str().unwrap_or_default().to_string();
+        if let Some((_, i, c, a, web, game)) = scores.iter().find(|s| s.0 == id) {
+            m["benchmarks"] = serde_json::json!({
+                "artificial_analysis": {"intelligence_index": i, "coding_index": c, "agentic_index": a},
+                "design_arena": [
+                    {"arena": "models", "category": "website", "elo": web, "rank": 7, "win_rate": 51.5},
+                    {"arena": "models", "category": "gamedev", "elo": game, "rank": 9, "win_rate": 48.0}
+                ]
+            });
+        }
+    }
+    doc.to_string()
+}
+
+impl TestServer {
+    /// The whole API on loopback: /api/v1/models (`models_body`), /api/v1/providers and
+    /// /api/v1/models/{author}/{slug}/endpoints. Endpoints of mistralai/mistral-nemo answer
+    /// 404; of deepseek/deepseek-v3.2 always 429 (Retry-After: 1); of google/gemini-2.5-flash
+    /// 429 once, then the payload; of any other model an empty list. Endpoints whose tag is
+    /// in `without` are left out.
+    pub fn openrouter(models_body: String, without: &'static [&'static str]) -> TestServer {
+        let seen: Arc<Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+        TestServer::start(move |path, _| {
+            let times = {
+                let mut seen = seen.lock().unwrap();
+                let n = seen.entry(path.to_string()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            if path == "/api/v1/providers" {
+                return Reply::json(200, PROVIDERS);
+            }
+            if let Some(model) = path
+                .strip_prefix("/api/v1/models/")
+                .and_then(|p| p.strip_suffix("/endpoints"))
+            {
+                return match model {
+                    "mistralai/mistral-nemo" => Reply::json(
+                        404,
+                        r#"{"error":{"code":404,"message":"No endpoints found for mistralai/mistral-nemo."}}"#,
+                    ),
+                    "deepseek/deepseek-v3.2" => Reply::json(
+                        429,
+                        r#"{"error":{"code":429,"message":"Rate limit exceeded"}}"#,
+                    )
+                    .with_header("Retry-After", "1"),
+                    "google/gemini-2.5-flash" if times == 1 => Reply::json(
+                        429,
+                        r#"{"error":{"code":429,"message":"Rate limit exceeded"}}"#,
+                    )
+                    .with_header("Retry-After", "1"),
+                    _ => {
+                        let body = endpoints_body(model).unwrap_or_else(|| {
+                            serde_json::json!({"data": {"id": model, "name": model, "endpoints": []}})
+                                .to_string()
+                        });
+                        let mut doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+                        if let Some(list) = doc["data"]["endpoints"].as_array_mut() {
+                            list.retain(|e| !without.contains(&e["tag"].as_str().unwrap_or("")));
+                        }
+                        Reply::json(200, doc.to_string())
+                    }
+                };
+            }
+            if path.starts_with("/api/v1/models") {
+                return Reply::json(200, models_body.clone());
+            }
+            Reply::json(404, r#"{"error":{"code":404,"message":"Not Found"}}"#)
+        })
+    }
+}
