@@ -305,7 +305,7 @@ fn blocking_attempt(cfg: &FetchConfig, url: &str, stop: &AtomicBool) -> Result<A
             let retry_after = r
                 .header("Retry-After")
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            let body = read_capped(r.into_reader(), 64 << 10, stop).unwrap_or_default();
+            let body = read_capped(r.into_reader(), 64 << 10, stop, None).unwrap_or_default();
             let text = String::from_utf8_lossy(&body);
             return Ok(Attempt::Status {
                 status,
@@ -330,7 +330,15 @@ fn blocking_attempt(cfg: &FetchConfig, url: &str, stop: &AtomicBool) -> Result<A
             });
         }
     }
-    let bytes = match read_capped(response.into_reader(), cfg.max_response_bytes, stop) {
+    let announced = response
+        .header("Content-Length")
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let bytes = match read_capped(
+        response.into_reader(),
+        cfg.max_response_bytes,
+        stop,
+        announced,
+    ) {
         Ok(b) => b,
         Err(ReadError::TooLarge) => {
             return Err(SyncError::TooLarge {
@@ -373,8 +381,14 @@ enum ReadError {
     Io(std::io::Error),
 }
 
-fn read_capped(mut r: impl Read, cap: usize, stop: &AtomicBool) -> Result<Vec<u8>, ReadError> {
-    let mut out = Vec::with_capacity(64 << 10);
+fn read_capped(
+    mut r: impl Read,
+    cap: usize,
+    stop: &AtomicBool,
+    announced: Option<usize>,
+) -> Result<Vec<u8>, ReadError> {
+    // The announced length sizes the buffer once: no doubling (and no 2x peak) on large bodies.
+    let mut out = Vec::with_capacity(announced.filter(|n| *n <= cap).unwrap_or(64 << 10));
     let mut buf = vec![0u8; 256 << 10];
     loop {
         if stop.load(Ordering::Relaxed) {

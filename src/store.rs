@@ -5,6 +5,7 @@ use crate::registry::diff::{prices_from_stored, Diff, Prior};
 use crate::registry::{MappedModel, Registry};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use pgrx::PgMemoryContexts;
 use std::collections::HashMap;
 
 /// Serialises syncs: two concurrent syncs cannot interleave their writes.
@@ -122,6 +123,15 @@ pub struct Plan<'a> {
 /// Rows per statement: bounds the memory of the array parameters and of the statement.
 const BATCH: usize = 4000;
 
+/// Runs one batch with its array parameters allocated in `cx`, freed right after: megabytes
+/// of parameters must not pile up in the SPI context until the end of the sync.
+fn in_batch<T>(cx: &mut PgMemoryContexts, f: impl FnOnce() -> T) -> T {
+    // SAFETY: nothing allocated in `cx` outlives the closure: results are plain Rust values.
+    let out = unsafe { cx.switch_to(|_| f()) };
+    unsafe { cx.reset() };
+    out
+}
+
 pub fn write(reg: &Registry, plan: &Plan, diff: &Diff, run: &RunInfo) -> Written {
     Spi::connect_mut(|client| write_all(client, reg, plan, diff, run)).unwrap_or_else(|e| {
         pgrx::error!("openrouter: writing the registry failed: {e}");
@@ -147,6 +157,7 @@ fn write_all(
         .get::<String>(1)?
         .unwrap_or_default();
     let at = at.as_str();
+    let mut cx = PgMemoryContexts::new("openrouter sync batch");
     // Changed and new models (their data hash differs from what the sync last wrote): the
     // whole row.
     let (mut inserted, mut updated) = (0i64, 0i64);
@@ -157,51 +168,60 @@ fn write_all(
     for batch in fresh.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let datas: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
-        let contents: Vec<&str> = batch.iter().map(|m| m.description.as_str()).collect();
-        inserted += client
-            .update(
+        inserted += in_batch(&mut cx, || {
+            client.update(
                 "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
-                 SELECT 'models', u.id, 'Model', u.data::jsonb, u.content, $4::timestamptz, $4::timestamptz
-                   FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)",
+                 SELECT 'models', u.id, 'Model', j.data, j.data->>'description', $3::timestamptz, $3::timestamptz
+                   FROM unnest($1::text[], $2::text[]) AS u(id, data)
+                  CROSS JOIN LATERAL (SELECT u.data::jsonb AS data) j",
                 None,
-                &[ids.into(), datas.into(), contents.into(), at.into()],
-            )?
-            .len() as i64;
+                &[ids.into(), datas.into(), at.into()],
+            )
+            .map(|t| t.len() as i64)
+        })?;
     }
     for batch in known.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let datas: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
-        let contents: Vec<&str> = batch.iter().map(|m| m.description.as_str()).collect();
-        let row = client
-            .update(
-                "WITH up AS (
-                     INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-                     SELECT 'models', u.id, 'Model', u.data::jsonb, u.content, $4::timestamptz, $4::timestamptz
-                       FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
-                     ON CONFLICT (ns, id) DO UPDATE
-                        SET type = EXCLUDED.type, data = EXCLUDED.data, content = EXCLUDED.content,
-                            updated_at = EXCLUDED.updated_at
-                     RETURNING (t.xmax = 0) AS inserted
-                 )
-                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
-                None,
-                &[ids.into(), datas.into(), contents.into(), at.into()],
-            )?
-            .first();
-        inserted += row.get::<i64>(1)?.unwrap_or(0);
-        updated += row.get::<i64>(2)?.unwrap_or(0);
+        let row = in_batch(&mut cx, || -> R<(i64, i64)> {
+            let row = client
+                .update(
+                    "WITH up AS (
+                         INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
+                         SELECT 'models', u.id, 'Model', j.data, j.data->>'description', $3::timestamptz, $3::timestamptz
+                           FROM unnest($1::text[], $2::text[]) AS u(id, data)
+                          CROSS JOIN LATERAL (SELECT u.data::jsonb AS data) j
+                         ON CONFLICT (ns, id) DO UPDATE
+                            SET type = EXCLUDED.type, data = EXCLUDED.data, content = EXCLUDED.content,
+                                updated_at = EXCLUDED.updated_at
+                         RETURNING (t.xmax = 0) AS inserted
+                     )
+                     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
+                    None,
+                    &[ids.into(), datas.into(), at.into()],
+                )?
+                .first();
+            Ok((
+                row.get::<i64>(1)?.unwrap_or(0),
+                row.get::<i64>(2)?.unwrap_or(0),
+            ))
+        })?;
+        inserted += row.0;
+        updated += row.1;
     }
 
     crate::sync::poll(&format!("wrote {} models", plan.changed.len()));
     // Unchanged models: confirmed, nothing else (a small HOT update).
     for batch in plan.unchanged.chunks(BATCH * 4) {
-        client.update(
-            "UPDATE things t SET updated_at = $2::timestamptz
+        in_batch(&mut cx, || {
+            client.update(
+                "UPDATE things t SET updated_at = $2::timestamptz
                FROM unnest($1::text[]) AS u(id)
               WHERE t.ns = 'models' AND t.id = u.id",
-            None,
-            &[batch.to_vec().into(), at.into()],
-        )?;
+                None,
+                &[batch.to_vec().into(), at.into()],
+            )
+        })?;
     }
 
     crate::sync::poll(&format!(
@@ -213,13 +233,15 @@ fn write_all(
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
         let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
-        client.update(
+        in_batch(&mut cx, || {
+            client.update(
             "INSERT INTO openrouter_model_state AS s (model_id, data_hash, deprecated)
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[])
              ON CONFLICT (model_id) DO UPDATE SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated",
             None,
             &[ids.into(), hashes.into(), expired.into()],
-        )?;
+        )
+        })?;
     }
 
     // Models that vanished upstream: kept, marked, with the time they were first missed.
@@ -276,14 +298,16 @@ fn write_all(
     for batch in plan.changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let labs_of: Vec<&str> = batch.iter().map(|m| m.lab.as_str()).collect();
-        client.update(
+        in_batch(&mut cx, || {
+            client.update(
             "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
              SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
                FROM unnest($1::text[], $2::text[]) AS u(id, lab)
              ON CONFLICT (ns, id) DO NOTHING",
             None,
             &[ids.into(), labs_of.into(), at.into()],
-        )?;
+        )
+        })?;
     }
 
     crate::sync::poll("labs and relationships written");
@@ -301,8 +325,9 @@ fn write_all(
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let pricings: Vec<&str> = batch.iter().map(|m| m.pricing.as_str()).collect();
         let variable: Vec<bool> = batch.iter().map(|m| m.variable_price).collect();
-        client.update(
-            "INSERT INTO openrouter_price_history
+        in_batch(&mut cx, || {
+            client.update(
+                "INSERT INTO openrouter_price_history
                     (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
              SELECT u.id, $3::timestamptz, p.pricing, (p.pricing->>'prompt')::numeric,
                     (p.pricing->>'completion')::numeric,
@@ -311,12 +336,52 @@ fn write_all(
               CROSS JOIN LATERAL (SELECT u.pricing::jsonb AS pricing) p
               WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
                                  WHERE h.model_id = u.id AND h.valid_to IS NULL)",
-            None,
-            &[ids.into(), pricings.into(), at.into(), variable.into()],
-        )?;
+                None,
+                &[ids.into(), pricings.into(), at.into(), variable.into()],
+            )
+        })?;
     }
 
     crate::sync::poll("price history written");
+
+    // A table that never had statistics, or just grew by half, misleads the planner: right
+    // after the first load cheapest_models() would sort every row instead of reading its index
+    // (autovacuum catches up only a minute later). A small-sample ANALYZE of one column sets
+    // the row counts; it is skipped on ordinary re-syncs.
+    let stale_stats = client
+        .select(
+            "SELECT (c.reltuples < 0 OR $1::float8 > 0.5 * greatest(c.reltuples, 1))
+                    AND pg_has_role(c.relowner, 'USAGE')  -- only the owner may ANALYZE
+               FROM pg_class c WHERE c.oid = 'things'::regclass",
+            None,
+            &[(inserted as f64).into()],
+        )?
+        .first()
+        .get::<bool>(1)?
+        .unwrap_or(false);
+    if stale_stats {
+        let previous = client
+            .update(
+                "SELECT current_setting('default_statistics_target')",
+                None,
+                &[],
+            )?
+            .first()
+            .get::<String>(1)?
+            .unwrap_or_else(|| "100".into());
+        client.update(
+            "SELECT set_config('default_statistics_target', '10', true)",
+            None,
+            &[],
+        )?;
+        client.update("ANALYZE things (ns)", None, &[])?;
+        client.update(
+            "SELECT set_config('default_statistics_target', $1, true)",
+            None,
+            &[previous.into()],
+        )?;
+        crate::sync::poll("statistics refreshed (ANALYZE things)");
+    }
     // The run, then what it changed.
     let run_id = client
         .update(

@@ -45,8 +45,6 @@ pub struct MappedModel {
     pub lab: String,
     /// `things.data`, as JSON text.
     pub data: String,
-    /// `things.content`: the description.
-    pub description: String,
     pub name: Option<String>,
     pub context_length: Option<i64>,
     /// Price keys in canonical decimal text; `None` where the price is variable ("-1").
@@ -541,7 +539,6 @@ fn map_one(
         id: id.clone(),
         lab,
         data,
-        description,
         name,
         context_length,
         prices,
