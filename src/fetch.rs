@@ -175,18 +175,73 @@ pub fn fetch_all(
     })
 }
 
-/// One GET with retries and same-host redirects. Returns the body and the request count.
-fn get(
+/// How one GET is attempted and how it waits between retries: from the backend thread
+/// (polling for cancels) or from a worker thread (blocking, stoppable by a flag).
+trait Attempts {
+    fn attempt(&mut self, url: &str) -> Result<Attempt, SyncError>;
+    fn wait(&mut self, ms: u64, status: u16, attempts: u32) -> Result<(), SyncError>;
+}
+
+struct Polling<'a, 'p> {
+    cfg: &'a FetchConfig,
+    poll: &'a mut (dyn FnMut(&str) + 'p),
+}
+
+impl Attempts for Polling<'_, '_> {
+    fn attempt(&mut self, url: &str) -> Result<Attempt, SyncError> {
+        attempt(self.cfg, url, self.poll)
+    }
+    fn wait(&mut self, ms: u64, status: u16, attempts: u32) -> Result<(), SyncError> {
+        (self.poll)(&format!(
+            "HTTP {status}, retrying in {ms} ms (attempt {attempts} of {})",
+            self.cfg.max_retries + 1
+        ));
+        let until = Instant::now() + Duration::from_millis(ms);
+        while Instant::now() < until {
+            std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
+            (self.poll)("");
+        }
+        Ok(())
+    }
+}
+
+struct Blocking<'a> {
+    cfg: &'a FetchConfig,
+    stop: &'a AtomicBool,
+}
+
+impl Attempts for Blocking<'_> {
+    fn attempt(&mut self, url: &str) -> Result<Attempt, SyncError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(SyncError::Transport {
+                url: safe_url(url),
+                reason: "cancelled".into(),
+            });
+        }
+        blocking_attempt(self.cfg, url, self.stop)
+    }
+    fn wait(&mut self, ms: u64, _status: u16, _attempts: u32) -> Result<(), SyncError> {
+        let until = Instant::now() + Duration::from_millis(ms);
+        while Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
+        }
+        Ok(())
+    }
+}
+
+/// One GET with retries (429 and 5xx, backoff, Retry-After) and same-host redirects.
+/// Returns the body and the request count.
+fn get_with(
     cfg: &FetchConfig,
     url: &str,
-    poll: &mut dyn FnMut(&str),
+    how: &mut dyn Attempts,
 ) -> Result<(String, u32), SyncError> {
     let mut url = url.to_string();
     let mut attempts = 0u32;
     let mut redirects = 0;
     loop {
         attempts += 1;
-        match attempt(cfg, &url, poll)? {
+        match how.attempt(&url)? {
             Attempt::Body(b) => return Ok((b, attempts)),
             Attempt::Redirect(location) => {
                 let target = resolve(&url, &location);
@@ -225,18 +280,18 @@ fn get(
                 let wait = retry_after
                     .map_or(backoff, |s| s.saturating_mul(1000))
                     .min(cfg.max_backoff_ms);
-                poll(&format!(
-                    "HTTP {status}, retrying in {wait} ms (attempt {attempts} of {})",
-                    cfg.max_retries + 1
-                ));
-                let until = Instant::now() + Duration::from_millis(wait);
-                while Instant::now() < until {
-                    std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
-                    poll("");
-                }
+                how.wait(wait, status, attempts)?;
             }
         }
     }
+}
+
+fn get(
+    cfg: &FetchConfig,
+    url: &str,
+    poll: &mut dyn FnMut(&str),
+) -> Result<(String, u32), SyncError> {
+    get_with(cfg, url, &mut Polling { cfg, poll })
 }
 
 /// Sets the flag when dropped: tells the helper thread to stop, also when `poll` unwinds.
@@ -527,63 +582,7 @@ pub fn get_blocking(
     stop: &AtomicBool,
 ) -> Result<(String, u32), SyncError> {
     check_url(url)?;
-    let mut url = url.to_string();
-    let mut attempts = 0u32;
-    let mut redirects = 0;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Err(SyncError::Transport {
-                url: safe_url(&url),
-                reason: "cancelled".into(),
-            });
-        }
-        attempts += 1;
-        match blocking_attempt(cfg, &url, stop)? {
-            Attempt::Body(b) => return Ok((b, attempts)),
-            Attempt::Redirect(location) => {
-                let target = resolve(&url, &location);
-                let refuse = |reason: &str| SyncError::Redirect {
-                    url: safe_url(&url),
-                    location: safe_url(&target),
-                    reason: reason.into(),
-                };
-                if origin(&target) != origin(&url) {
-                    return Err(refuse(
-                        "redirects are followed only to the same scheme and host",
-                    ));
-                }
-                redirects += 1;
-                if redirects > 3 {
-                    return Err(refuse("more than 3 redirects"));
-                }
-                attempts -= 1;
-                url = target;
-            }
-            Attempt::Status {
-                status,
-                message,
-                retry_after,
-            } => {
-                let retryable = status == 429 || (500..=599).contains(&status);
-                if !retryable || attempts > cfg.max_retries {
-                    return Err(SyncError::Http {
-                        url: safe_url(&url),
-                        status,
-                        message,
-                        attempts,
-                    });
-                }
-                let backoff = 500u64.saturating_mul(1 << (attempts - 1).min(10));
-                let wait = retry_after
-                    .map_or(backoff, |s| s.saturating_mul(1000))
-                    .min(cfg.max_backoff_ms);
-                let until = Instant::now() + Duration::from_millis(wait);
-                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
-                }
-            }
-        }
-    }
+    get_with(cfg, url, &mut Blocking { cfg, stop })
 }
 
 /// The outcome of one GET of `get_many`: the body and its request count, or the error.

@@ -7,15 +7,7 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::Value;
 
-    fn one<T: pgrx::FromDatum + pgrx::IntoDatum>(sql: &str) -> T {
-        Spi::get_one::<T>(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .unwrap_or_else(|| panic!("{sql}: NULL"))
-    }
-
-    fn run(sql: &str) {
-        Spi::run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    use crate::testkit::sql::{count, one, run};
 
     fn point_at(url: &str) {
         run(&format!("SET openrouter.api_url = '{url}'"));
@@ -50,10 +42,6 @@ mod tests {
              EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
         );
         Spi::get_one::<String>("SELECT pg_temp.try_sync()").unwrap()
-    }
-
-    fn count(sql: &str) -> i64 {
-        one::<i64>(sql)
     }
 
     #[pg_test]

@@ -8,19 +8,7 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::{json, Value};
 
-    fn one<T: pgrx::FromDatum + pgrx::IntoDatum>(sql: &str) -> T {
-        Spi::get_one::<T>(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .unwrap_or_else(|| panic!("{sql}: NULL"))
-    }
-
-    fn run(sql: &str) {
-        Spi::run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-
-    fn count(sql: &str) -> i64 {
-        one::<i64>(sql)
-    }
+    use crate::testkit::sql::{count, one, run};
 
     fn text(sql: &str) -> String {
         one::<String>(sql)

@@ -434,3 +434,22 @@ impl TestServer {
         })
     }
 }
+
+/// SQL helpers shared by the Postgres tests: a failing statement fails the test with the SQL.
+pub mod sql {
+    use pgrx::prelude::*;
+
+    pub fn one<T: pgrx::FromDatum + pgrx::IntoDatum>(sql: &str) -> T {
+        Spi::get_one::<T>(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: NULL"))
+    }
+
+    pub fn run(sql: &str) {
+        Spi::run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    pub fn count(sql: &str) -> i64 {
+        one::<i64>(sql)
+    }
+}
