@@ -63,17 +63,15 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
             .iter()
             .map(|p| p.name.as_deref().unwrap_or(p.slug.as_str()))
             .collect();
-        client.update(
-            "INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-             SELECT 'providers', u.id, 'Provider', u.data::jsonb, u.name, $4::timestamptz, $4::timestamptz
-               FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, name)
-             ON CONFLICT (ns, id) DO UPDATE
-                SET type = EXCLUDED.type,
-                    data = CASE WHEN $5 THEN EXCLUDED.data ELSE t.data END,
-                    content = CASE WHEN $5 THEN EXCLUDED.content ELSE t.content END,
-                    updated_at = EXCLUDED.updated_at",
-            None,
-            &[ids.into(), datas.into(), names.into(), at.into(), overwrite.into()],
+        crate::store::upsert_things(
+            client,
+            "providers",
+            "Provider",
+            ids,
+            datas,
+            Some(names),
+            at,
+            overwrite,
         )?;
     }
 
@@ -92,20 +90,16 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
             )
         })
         .collect();
-    client.update(
-        "INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-         SELECT 'endpoints', u.id, 'Endpoint', u.data::jsonb, u.content, $4::timestamptz, $4::timestamptz
-           FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
-         ON CONFLICT (ns, id) DO UPDATE
-            SET type = EXCLUDED.type, data = EXCLUDED.data, content = EXCLUDED.content,
-                updated_at = EXCLUDED.updated_at",
-        None,
-        &[
-            ids.clone().into(),
-            datas.into(),
-            contents.into(),
-            at.into(),
-        ],
+    let content_refs: Vec<&str> = contents.iter().map(String::as_str).collect();
+    crate::store::upsert_things(
+        client,
+        "endpoints",
+        "Endpoint",
+        ids.clone(),
+        datas,
+        Some(content_refs),
+        at,
+        true,
     )?;
 
     // Endpoints a fetched model no longer lists: kept, marked, like vanished models.

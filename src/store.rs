@@ -123,6 +123,54 @@ pub struct Plan<'a> {
 /// Rows per statement: bounds the memory of the array parameters and of the statement.
 const BATCH: usize = 4000;
 
+/// Inserts or updates registry objects of one namespace in `things`; returns (inserted,
+/// updated). `contents` None takes the content from `data->>'description'`; with `overwrite`
+/// false, existing rows keep their data and content and are only confirmed (updated_at).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn upsert_things(
+    client: &mut SpiClient<'_>,
+    ns: &str,
+    kind: &str,
+    ids: Vec<&str>,
+    datas: Vec<&str>,
+    contents: Option<Vec<&str>>,
+    at: &str,
+    overwrite: bool,
+) -> R<(i64, i64)> {
+    let row = client
+        .update(
+            "WITH up AS (
+                 INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
+                 SELECT $5, u.id, $6, j.data, coalesce(u.content, j.data->>'description'),
+                        $4::timestamptz, $4::timestamptz
+                   FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
+                  CROSS JOIN LATERAL (SELECT u.data::jsonb AS data) j
+                 ON CONFLICT (ns, id) DO UPDATE
+                    SET type = EXCLUDED.type,
+                        data = CASE WHEN $7 THEN EXCLUDED.data ELSE t.data END,
+                        content = CASE WHEN $7 THEN EXCLUDED.content ELSE t.content END,
+                        updated_at = EXCLUDED.updated_at
+                 RETURNING (t.xmax = 0) AS inserted
+             )
+             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
+            None,
+            &[
+                ids.into(),
+                datas.into(),
+                contents.into(),
+                at.into(),
+                ns.into(),
+                kind.into(),
+                overwrite.into(),
+            ],
+        )?
+        .first();
+    Ok((
+        row.get::<i64>(1)?.unwrap_or(0),
+        row.get::<i64>(2)?.unwrap_or(0),
+    ))
+}
+
 /// Runs one batch with its array parameters allocated in `cx`, freed right after: megabytes
 /// of parameters must not pile up in the SPI context until the end of the sync.
 fn in_batch<T>(cx: &mut PgMemoryContexts, f: impl FnOnce() -> T) -> T {
@@ -183,28 +231,8 @@ fn write_all(
     for batch in known.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let datas: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
-        let row = in_batch(&mut cx, || -> R<(i64, i64)> {
-            let row = client
-                .update(
-                    "WITH up AS (
-                         INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-                         SELECT 'models', u.id, 'Model', j.data, j.data->>'description', $3::timestamptz, $3::timestamptz
-                           FROM unnest($1::text[], $2::text[]) AS u(id, data)
-                          CROSS JOIN LATERAL (SELECT u.data::jsonb AS data) j
-                         ON CONFLICT (ns, id) DO UPDATE
-                            SET type = EXCLUDED.type, data = EXCLUDED.data, content = EXCLUDED.content,
-                                updated_at = EXCLUDED.updated_at
-                         RETURNING (t.xmax = 0) AS inserted
-                     )
-                     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
-                    None,
-                    &[ids.into(), datas.into(), at.into()],
-                )?
-                .first();
-            Ok((
-                row.get::<i64>(1)?.unwrap_or(0),
-                row.get::<i64>(2)?.unwrap_or(0),
-            ))
+        let row = in_batch(&mut cx, || {
+            upsert_things(client, "models", "Model", ids, datas, None, at, true)
         })?;
         inserted += row.0;
         updated += row.1;
@@ -266,22 +294,15 @@ fn write_all(
         let lab_ids: Vec<&str> = reg.labs.iter().map(|l| l.id.as_str()).collect();
         let lab_datas: Vec<&str> = reg.labs.iter().map(|l| l.data.as_str()).collect();
         let lab_contents: Vec<&str> = reg.labs.iter().map(|l| l.description.as_str()).collect();
-        client.update(
-            "INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-             SELECT 'labs', u.id, 'Lab', u.data::jsonb, u.content, $4::timestamptz, $4::timestamptz
-               FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
-             ON CONFLICT (ns, id) DO UPDATE
-                SET type = EXCLUDED.type,
-                    data = CASE WHEN t.data = EXCLUDED.data THEN t.data ELSE EXCLUDED.data END,
-                    content = EXCLUDED.content,
-                    updated_at = EXCLUDED.updated_at",
-            None,
-            &[
-                lab_ids.clone().into(),
-                lab_datas.into(),
-                lab_contents.into(),
-                at.into(),
-            ],
+        upsert_things(
+            client,
+            "labs",
+            "Lab",
+            lab_ids.clone(),
+            lab_datas,
+            Some(lab_contents),
+            at,
+            true,
         )?;
         client.update(
             "UPDATE things
