@@ -16,6 +16,8 @@ DEMO_PORT=${DEMO_PORT:-55431}
 if [[ ${1:-} == stop ]]; then cluster_stop "$DEMO_DIR"; say "stopped"; exit 0; fi
 
 "$ROOT/scripts/setup.sh"
+# A fresh throwaway cluster each run: the demo never depends on what an earlier run left.
+cluster_stop "$DEMO_DIR"; rm -rf "$DEMO_DIR"
 cluster_start "$DEMO_DIR" "$DEMO_PORT"
 psql_() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$DEMO_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
@@ -29,7 +31,7 @@ case ${OPENROUTER_API_URL:-sample} in
 esac
 say "syncing from $url"
 psql_ <<SQL
-CREATE EXTENSION IF NOT EXISTS openrouter_registry;
+CREATE EXTENSION openrouter_registry;
 SET openrouter.api_url = '$url';
 \pset format aligned
 \echo 'SELECT openrouter_sync();'
