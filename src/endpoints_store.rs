@@ -49,11 +49,7 @@ pub fn write(batch: &Batch) -> Written {
 }
 
 fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
-    let at: String = client
-        .select("SELECT clock_timestamp()::text", None, &[])?
-        .first()
-        .get::<String>(1)?
-        .unwrap_or_default();
+    let at = crate::store::sync_time(client)?;
     let at = at.as_str();
 
     for (providers, overwrite) in [(b.listed_providers, true), (b.unlisted_providers, false)] {

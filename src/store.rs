@@ -123,6 +123,16 @@ pub struct Plan<'a> {
 /// Rows per statement: bounds the memory of the array parameters and of the statement.
 const BATCH: usize = 4000;
 
+/// One timestamp for a whole sync, as text for `$n::timestamptz` parameters (not now(): two
+/// syncs in one transaction must still open distinct price periods).
+pub(crate) fn sync_time(client: &SpiClient<'_>) -> R<String> {
+    Ok(client
+        .select("SELECT clock_timestamp()::text", None, &[])?
+        .first()
+        .get::<String>(1)?
+        .unwrap_or_default())
+}
+
 /// Inserts or updates registry objects of one namespace in `things`; returns (inserted,
 /// updated). `contents` None takes the content from `data->>'description'`; with `overwrite`
 /// false, existing rows keep their data and content and are only confirmed (updated_at).
@@ -197,13 +207,7 @@ fn write_all(
     diff: &Diff,
     run: &RunInfo,
 ) -> R<Written> {
-    // One timestamp for the whole sync (not now(): two syncs in one transaction must still
-    // open distinct price periods).
-    let at: String = client
-        .select("SELECT clock_timestamp()::text", None, &[])?
-        .first()
-        .get::<String>(1)?
-        .unwrap_or_default();
+    let at = sync_time(client)?;
     let at = at.as_str();
     let mut cx = PgMemoryContexts::new("openrouter sync batch");
     // Changed and new models (their data hash differs from what the sync last wrote): the

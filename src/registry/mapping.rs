@@ -408,44 +408,37 @@ fn map_one(
                 } else {
                     None
                 };
-                match as_text {
-                    None if text == "null" => {
-                        pricing.insert(key.clone(), None);
-                        prices.insert(key, None);
-                    }
-                    None if text.starts_with(['{', '[']) => {
-                        // Structured price information (e.g. long-context overrides).
-                        pricing.insert(key, Some(value.to_owned()));
-                    }
-                    None => {
+                // A structured value (e.g. long-context overrides) passes through as is.
+                if as_text.is_none() && text.starts_with(['{', '[']) {
+                    pricing.insert(key, Some(value.to_owned()));
+                    continue;
+                }
+                let price = match as_text.as_deref().map(parse_price) {
+                    _ if text == "null" => None,
+                    Some(Some(p)) => Some(p),
+                    _ => {
                         w.push(format!(
                             "{id}: ignored price \"{key}\" {}: not a price",
                             excerpt(text, 40)
                         ));
+                        None
+                    }
+                };
+                match price {
+                    Some(Price::Exact(d)) => {
+                        pricing.insert(key.clone(), Some(number(&d)));
+                        prices.insert(key, Some(d));
+                    }
+                    Some(Price::Variable) | None => {
+                        if matches!(price, Some(Price::Variable))
+                            && (key == "prompt" || key == "completion")
+                        {
+                            variable_price = true;
+                        }
+                        // Variable, null or unreadable: stored as null.
                         pricing.insert(key.clone(), None);
                         prices.insert(key, None);
                     }
-                    Some(t) => match parse_price(&t) {
-                        Some(Price::Exact(d)) => {
-                            pricing.insert(key.clone(), Some(number(&d)));
-                            prices.insert(key, Some(d));
-                        }
-                        Some(Price::Variable) => {
-                            if key == "prompt" || key == "completion" {
-                                variable_price = true;
-                            }
-                            pricing.insert(key.clone(), None);
-                            prices.insert(key, None);
-                        }
-                        None => {
-                            w.push(format!(
-                                "{id}: ignored price \"{key}\" {}: not a price",
-                                excerpt(text, 40)
-                            ));
-                            pricing.insert(key.clone(), None);
-                            prices.insert(key, None);
-                        }
-                    },
                 }
             }
         }
