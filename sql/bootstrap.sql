@@ -103,13 +103,19 @@ COMMENT ON COLUMN openrouter_sync_runs.warnings IS 'What the sync skipped or rep
 CREATE INDEX openrouter_sync_runs_started_idx ON openrouter_sync_runs (started_at DESC);
 
 CREATE TABLE openrouter_model_state (
-    model_id   text PRIMARY KEY,
-    data_hash  bigint NOT NULL,
-    deprecated boolean NOT NULL DEFAULT false
+    model_id         text PRIMARY KEY,
+    data_hash        bigint NOT NULL,
+    deprecated       boolean NOT NULL DEFAULT false,
+    prompt_price     numeric,
+    completion_price numeric,
+    context_length   integer
 );
-COMMENT ON TABLE openrouter_model_state IS 'Bookkeeping of the sync: a hash of the data it last wrote for each model, so that a re-sync rewrites only what changed. Safe to truncate (the next sync rewrites every model once).';
+COMMENT ON TABLE openrouter_model_state IS 'What the sync last wrote for each model, narrow and typed: a hash of its things.data (a re-sync rewrites only models whose hash changed) and the columns cheapest_models() searches by (indexed here, not as expressions over things.data, so that writing a model costs no jsonb evaluation). Written only by the sync; if truncated, cheapest_models() returns nothing until the next sync, which rewrites every model once.';
 COMMENT ON COLUMN openrouter_model_state.model_id IS 'Model id (things.id).';
 COMMENT ON COLUMN openrouter_model_state.data_hash IS 'FNV-1a hash of the things.data the sync wrote.';
+COMMENT ON COLUMN openrouter_model_state.prompt_price IS 'things.data->''pricing''->>''prompt'' as numeric (USD per token; null when variable).';
+COMMENT ON COLUMN openrouter_model_state.completion_price IS 'things.data->''pricing''->>''completion'' as numeric (USD per token; null when variable).';
+COMMENT ON COLUMN openrouter_model_state.context_length IS 'things.data->>''context_length'' as integer.';
 COMMENT ON COLUMN openrouter_model_state.deprecated IS 'Whether the model is marked deprecated in things.data.';
 
 CREATE TABLE openrouter_price_history (
@@ -164,7 +170,8 @@ SELECT pg_catalog.pg_extension_config_dump('openrouter_change_log', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_change_log_id_seq', '');
 
 -- Reading needs only SELECT; writing is the sync's job.
-GRANT SELECT ON things, relationships, openrouter_sync_runs, openrouter_price_history, openrouter_change_log TO PUBLIC;
+GRANT SELECT ON things, relationships, openrouter_sync_runs, openrouter_price_history, openrouter_change_log,
+                openrouter_model_state TO PUBLIC;
 
 -- Members of openrouter_admin may run syncs and manage the schedule; they cannot change
 -- where the server connects or read the key (both superuser-only settings). Roles are

@@ -699,6 +699,36 @@ mod tests {
             .collect()
     }
 
+    /// openrouter_model_state (what cheapest_models() searches) agrees with things.data for
+    /// every model: same prices, context and deprecated flag, one row per model.
+    fn assert_state_matches_things(when: &str) {
+        let off = one::<String>(
+            "SELECT count(*) || ' of ' || (SELECT count(*) FROM things WHERE ns = 'models') || ': '
+                    || coalesce(string_agg(t.id, ', ' ORDER BY t.id), '')
+               FROM things t LEFT JOIN openrouter_model_state s ON s.model_id = t.id
+              WHERE t.ns = 'models'
+                AND (s.model_id IS NULL
+                     OR s.prompt_price IS DISTINCT FROM (t.data->'pricing'->>'prompt')::numeric
+                     OR s.completion_price IS DISTINCT FROM (t.data->'pricing'->>'completion')::numeric
+                     OR s.context_length IS DISTINCT FROM (t.data->>'context_length')::integer
+                     OR s.deprecated IS DISTINCT FROM coalesce(t.data->'deprecated' = 'true'::jsonb, false))",
+        );
+        assert!(
+            off.starts_with("0 of "),
+            "{when}: state differs from things for {off}"
+        );
+        assert!(!off.starts_with("0 of 0:"), "{when}: no models");
+        // Scale too: cheapest_models() returns these numerics as they are.
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM things t JOIN openrouter_model_state s ON s.model_id = t.id
+                    WHERE t.ns = 'models' AND s.prompt_price::text <> t.data->'pricing'->>'prompt'"
+            ),
+            0,
+            "{when}"
+        );
+    }
+
     #[pg_test]
     fn vanished_models_are_kept_marked_and_come_back() {
         let (old_ids, new_ids, expired) = (ids_of(OLD), ids_of(NEW), expired_in(NEW));
@@ -707,11 +737,13 @@ mod tests {
             &[fixture(OLD).into()],
         )
         .unwrap();
+        assert_state_matches_things("older file");
         let s = one::<pgrx::JsonB>(&format!(
             "SELECT openrouter_sync_from_text(pg_read_file('{}'), force => true)",
             crate::testkit::fixture_dir().join(NEW).display()
         ))
         .0;
+        assert_state_matches_things("then the newer file");
         let gone: Vec<&String> = old_ids.difference(&new_ids).collect();
         assert_eq!(s["removed"], gone.len());
         assert_eq!(
@@ -755,6 +787,7 @@ mod tests {
             crate::testkit::fixture_dir().join(OLD).display()
         ))
         .0;
+        assert_state_matches_things("then the older file again");
         let returning = old_ids.iter().filter(|i| !live_new.contains(*i)).count();
         assert_eq!(s["returned"], returning);
         assert_eq!(s["removed"], live_new.difference(&old_ids).count());

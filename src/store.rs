@@ -1,5 +1,8 @@
 //! SPI at the edge: a handful of set-based statements per sync. Values travel as array
-//! parameters (`unnest($1::text[], ...)`), never formatted into SQL text.
+//! parameters, never formatted into SQL text, and are unrolled in the select list
+//! (`SELECT unnest($1::text[]), unnest($2::text[])`): that streams row by row, where
+//! `FROM unnest($1, $2)` would first copy every row into a tuplestore (spilling megabytes of
+//! model data to a temporary file once past work_mem).
 
 use crate::registry::diff::{prices_from_stored, Diff, Prior};
 use crate::registry::{MappedModel, Registry};
@@ -151,10 +154,10 @@ pub(crate) fn upsert_things(
         .update(
             "WITH up AS (
                  INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-                 SELECT $5, u.id, $6, j.data, coalesce(u.content, j.data->>'description'),
+                 SELECT $5, u.id, $6, u.data, coalesce(u.content, u.data->>'description'),
                         $4::timestamptz, $4::timestamptz
-                   FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, data, content)
-                  CROSS JOIN LATERAL (SELECT u.data::jsonb AS data) j
+                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[])::jsonb AS data,
+                                unnest($3::text[]) AS content) u
                  ON CONFLICT (ns, id) DO UPDATE
                     SET type = EXCLUDED.type,
                         data = CASE WHEN $7 THEN EXCLUDED.data ELSE t.data END,
@@ -223,9 +226,8 @@ fn write_all(
         inserted += in_batch(&mut cx, || {
             client.update(
                 "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
-                 SELECT 'models', u.id, 'Model', j.data, j.data->>'description', $3::timestamptz, $3::timestamptz
-                   FROM unnest($1::text[], $2::text[]) AS u(id, data)
-                  CROSS JOIN LATERAL (SELECT u.data::jsonb AS data) j",
+                 SELECT 'models', u.id, 'Model', u.data, u.data->>'description', $3::timestamptz, $3::timestamptz
+                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[])::jsonb AS data) u",
                 None,
                 &[ids.into(), datas.into(), at.into()],
             )
@@ -265,13 +267,29 @@ fn write_all(
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
         let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
+        let price = |key: &str| -> Vec<Option<&str>> {
+            batch
+                .iter()
+                .map(|m| m.prices.get(key).and_then(|p| p.as_deref()))
+                .collect()
+        };
+        let (prompts, completions) = (price("prompt"), price("completion"));
+        let contexts: Vec<Option<i32>> = batch
+            .iter()
+            .map(|m| m.context_length.and_then(|c| i32::try_from(c).ok()))
+            .collect();
         in_batch(&mut cx, || {
             client.update(
-            "INSERT INTO openrouter_model_state AS s (model_id, data_hash, deprecated)
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::boolean[])
-             ON CONFLICT (model_id) DO UPDATE SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated",
+            "INSERT INTO openrouter_model_state AS s
+                    (model_id, data_hash, deprecated, prompt_price, completion_price, context_length)
+             SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::boolean[]),
+                    unnest($4::text[])::numeric, unnest($5::text[])::numeric, unnest($6::integer[])
+             ON CONFLICT (model_id) DO UPDATE
+                SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated,
+                    prompt_price = EXCLUDED.prompt_price, completion_price = EXCLUDED.completion_price,
+                    context_length = EXCLUDED.context_length",
             None,
-            &[ids.into(), hashes.into(), expired.into()],
+            &[ids.into(), hashes.into(), expired.into(), prompts.into(), completions.into(), contexts.into()],
         )
         })?;
     }
@@ -327,7 +345,7 @@ fn write_all(
             client.update(
             "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
              SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
-               FROM unnest($1::text[], $2::text[]) AS u(id, lab)
+               FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS lab) u
              ON CONFLICT (ns, id) DO NOTHING",
             None,
             &[ids.into(), labs_of.into(), at.into()],
@@ -354,11 +372,11 @@ fn write_all(
             client.update(
                 "INSERT INTO openrouter_price_history
                     (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
-             SELECT u.id, $3::timestamptz, p.pricing, (p.pricing->>'prompt')::numeric,
-                    (p.pricing->>'completion')::numeric,
+             SELECT u.id, $3::timestamptz, u.pricing, (u.pricing->>'prompt')::numeric,
+                    (u.pricing->>'completion')::numeric,
                     u.variable
-               FROM unnest($1::text[], $2::text[], $4::boolean[]) AS u(id, pricing, variable)
-              CROSS JOIN LATERAL (SELECT u.pricing::jsonb AS pricing) p
+               FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[])::jsonb AS pricing,
+                            unnest($4::boolean[]) AS variable) u
               WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
                                  WHERE h.model_id = u.id AND h.valid_to IS NULL)",
                 None,
@@ -371,13 +389,14 @@ fn write_all(
 
     // A table that never had statistics, or just grew by half, misleads the planner: right
     // after the first load cheapest_models() would sort every row instead of reading its index
-    // (autovacuum catches up only a minute later). A small-sample ANALYZE of one column sets
-    // the row counts; it is skipped on ordinary re-syncs.
+    // (autovacuum catches up only a minute later). A small-sample ANALYZE of the narrow state
+    // table (the distributions cheapest_models() filters on) and of things.ns and .type (how many rows
+    // the join to things meets) sets both; it is skipped on ordinary re-syncs.
     let stale_stats = client
         .select(
             "SELECT (c.reltuples < 0 OR $1::float8 > 0.5 * greatest(c.reltuples, 1))
                     AND pg_has_role(c.relowner, 'USAGE')  -- only the owner may ANALYZE
-               FROM pg_class c WHERE c.oid = 'things'::regclass",
+               FROM pg_class c WHERE c.oid = 'openrouter_model_state'::regclass",
             None,
             &[(inserted as f64).into()],
         )?
@@ -399,13 +418,17 @@ fn write_all(
             None,
             &[],
         )?;
-        client.update("ANALYZE things (ns)", None, &[])?;
+        client.update(
+            "ANALYZE openrouter_model_state, things (ns, type)",
+            None,
+            &[],
+        )?;
         client.update(
             "SELECT set_config('default_statistics_target', $1, true)",
             None,
             &[previous.into()],
         )?;
-        crate::sync::poll("statistics refreshed (ANALYZE things)");
+        crate::sync::poll("statistics refreshed (ANALYZE openrouter_model_state, things)");
     }
     // The run, then what it changed.
     let run_id = client
