@@ -3,6 +3,7 @@
 
 pub mod decimal;
 pub mod diff;
+pub mod jsonb;
 pub mod labs;
 pub mod mapping;
 pub mod page;
