@@ -29,9 +29,6 @@ COMMENT ON FUNCTION openrouter_text_array(jsonb) IS 'A jsonb array of strings as
 CREATE INDEX openrouter_model_state_live_by_price_idx ON openrouter_model_state
     (prompt_price, completion_price, model_id)
     WHERE NOT deprecated AND prompt_price IS NOT NULL AND completion_price IS NOT NULL;
--- Context filters without a price order ("which models take 1M tokens").
-CREATE INDEX openrouter_model_state_live_by_context_idx ON openrouter_model_state (context_length)
-    WHERE NOT deprecated;
 
 CREATE VIEW openrouter_models_all AS
 SELECT t.id,

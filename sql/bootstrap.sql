@@ -112,7 +112,7 @@ CREATE TABLE openrouter_model_state (
 );
 COMMENT ON TABLE openrouter_model_state IS 'What the sync last wrote for each model, narrow and typed: a hash of its things.data (a re-sync rewrites only models whose hash changed) and the columns cheapest_models() searches by (indexed here, not as expressions over things.data, so that writing a model costs no jsonb evaluation). Written only by the sync; if truncated, cheapest_models() returns nothing until the next sync, which rewrites every model once.';
 COMMENT ON COLUMN openrouter_model_state.model_id IS 'Model id (things.id).';
-COMMENT ON COLUMN openrouter_model_state.data_hash IS 'FNV-1a hash of the things.data the sync wrote.';
+COMMENT ON COLUMN openrouter_model_state.data_hash IS 'XXH3-64 hash of the things.data text the sync wrote.';
 COMMENT ON COLUMN openrouter_model_state.prompt_price IS 'things.data->''pricing''->>''prompt'' as numeric (USD per token; null when variable).';
 COMMENT ON COLUMN openrouter_model_state.completion_price IS 'things.data->''pricing''->>''completion'' as numeric (USD per token; null when variable).';
 COMMENT ON COLUMN openrouter_model_state.context_length IS 'things.data->>''context_length'' as integer.';

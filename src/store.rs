@@ -6,8 +6,8 @@
 
 use crate::registry::diff::{prices_from_stored, Diff, Prior};
 use crate::registry::{MappedModel, Registry};
-use pgrx::prelude::*;
 use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgMemoryContexts;
 use std::collections::HashMap;
@@ -127,6 +127,9 @@ pub struct Plan<'a> {
 /// Rows per statement: bounds the memory of the array parameters and of the statement.
 const BATCH: usize = 4000;
 
+/// A sync that adds fewer models than this leaves table statistics to autovacuum.
+const ANALYZE_FROM: i64 = 5000;
+
 /// One timestamp for a whole sync, as text for `$n::timestamptz` parameters (not now(): two
 /// syncs in one transaction must still open distinct price periods).
 pub(crate) fn sync_time(client: &SpiClient<'_>) -> R<String> {
@@ -230,12 +233,16 @@ pub(crate) fn jsonb_array<'a>(docs: &[&str], encoded: &EncodedBatch) -> DatumWit
                         p.add(pg_sys::VARHDRSZ),
                         len,
                     );
-                    pgrx::set_varsize_4b(p as *mut pg_sys::varlena, (len + pg_sys::VARHDRSZ) as i32);
+                    pgrx::set_varsize_4b(
+                        p as *mut pg_sys::varlena,
+                        (len + pg_sys::VARHDRSZ) as i32,
+                    );
                     pg_sys::Datum::from(p)
                 }
                 None => {
-                    let text = std::ffi::CString::new(*doc)
-                        .unwrap_or_else(|_| pgrx::error!("openrouter: a document holds a NUL byte"));
+                    let text = std::ffi::CString::new(*doc).unwrap_or_else(|_| {
+                        pgrx::error!("openrouter: a document holds a NUL byte")
+                    });
                     pgrx::direct_function_call_as_datum(
                         pg_sys::jsonb_in,
                         &[Some(pg_sys::Datum::from(text.as_ptr()))],
@@ -358,36 +365,55 @@ fn write_all(
         "confirmed {} unchanged models",
         plan.unchanged.len()
     ));
-    // What the sync wrote, for the next one.
-    for batch in plan.changed.chunks(BATCH) {
-        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-        let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
-        let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
-        let price = |key: &str| -> Vec<Option<&str>> {
-            batch
+    // What the sync wrote, for the next one. New models have no state row yet (that is what
+    // makes them new): a plain INSERT, cheaper than the upsert the others need.
+    for (models, upsert) in [(&fresh, false), (&known, true)] {
+        for batch in models.chunks(BATCH) {
+            let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+            let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
+            let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
+            let price = |key: &str| -> Vec<Option<&str>> {
+                batch
+                    .iter()
+                    .map(|m| m.prices.get(key).and_then(|p| p.as_deref()))
+                    .collect()
+            };
+            let (prompts, completions) = (price("prompt"), price("completion"));
+            let contexts: Vec<Option<i32>> = batch
                 .iter()
-                .map(|m| m.prices.get(key).and_then(|p| p.as_deref()))
-                .collect()
-        };
-        let (prompts, completions) = (price("prompt"), price("completion"));
-        let contexts: Vec<Option<i32>> = batch
-            .iter()
-            .map(|m| m.context_length.and_then(|c| i32::try_from(c).ok()))
-            .collect();
-        in_batch(&mut cx, || {
-            client.update(
-            "INSERT INTO openrouter_model_state AS s
-                    (model_id, data_hash, deprecated, prompt_price, completion_price, context_length)
-             SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::boolean[]),
-                    unnest($4::text[])::numeric, unnest($5::text[])::numeric, unnest($6::integer[])
-             ON CONFLICT (model_id) DO UPDATE
-                SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated,
-                    prompt_price = EXCLUDED.prompt_price, completion_price = EXCLUDED.completion_price,
-                    context_length = EXCLUDED.context_length",
-            None,
-            &[ids.into(), hashes.into(), expired.into(), prompts.into(), completions.into(), contexts.into()],
-        )
-        })?;
+                .map(|m| m.context_length.and_then(|c| i32::try_from(c).ok()))
+                .collect();
+            let sql = format!(
+                "INSERT INTO openrouter_model_state AS s
+                        (model_id, data_hash, deprecated, prompt_price, completion_price, context_length)
+                 SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::boolean[]),
+                        unnest($4::text[])::numeric, unnest($5::text[])::numeric, unnest($6::integer[])
+                 {}",
+                if upsert {
+                    "ON CONFLICT (model_id) DO UPDATE
+                        SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated,
+                            prompt_price = EXCLUDED.prompt_price,
+                            completion_price = EXCLUDED.completion_price,
+                            context_length = EXCLUDED.context_length"
+                } else {
+                    ""
+                }
+            );
+            in_batch(&mut cx, || {
+                client.update(
+                    &sql,
+                    None,
+                    &[
+                        ids.into(),
+                        hashes.into(),
+                        expired.into(),
+                        prompts.into(),
+                        completions.into(),
+                        contexts.into(),
+                    ],
+                )
+            })?;
+        }
     }
 
     // Models that vanished upstream: kept, marked, with the time they were first missed.
@@ -487,18 +513,20 @@ fn write_all(
     // after the first load cheapest_models() would sort every row instead of reading its index
     // (autovacuum catches up only a minute later). A small-sample ANALYZE of the narrow state
     // table (the distributions cheapest_models() filters on) and of things.ns and .type (how many rows
-    // the join to things meets) sets both; it is skipped on ordinary re-syncs.
-    let stale_stats = client
-        .select(
-            "SELECT (c.reltuples < 0 OR $1::float8 > 0.5 * greatest(c.reltuples, 1))
+    // the join to things meets) sets both; it is skipped on ordinary re-syncs, and below
+    // ANALYZE_FROM new rows, where any plan reads the few rows in well under a millisecond.
+    let stale_stats = inserted >= ANALYZE_FROM
+        && client
+            .select(
+                "SELECT (c.reltuples < 0 OR $1::float8 > 0.5 * greatest(c.reltuples, 1))
                     AND pg_has_role(c.relowner, 'USAGE')  -- only the owner may ANALYZE
                FROM pg_class c WHERE c.oid = 'openrouter_model_state'::regclass",
-            None,
-            &[(inserted as f64).into()],
-        )?
-        .first()
-        .get::<bool>(1)?
-        .unwrap_or(false);
+                None,
+                &[(inserted as f64).into()],
+            )?
+            .first()
+            .get::<bool>(1)?
+            .unwrap_or(false);
     if stale_stats {
         let previous = client
             .update(
