@@ -729,6 +729,77 @@ mod tests {
         );
     }
 
+    /// The bytes PostgreSQL's own jsonb_in builds from `doc` (after the varlena header).
+    fn jsonb_in_bytes(doc: &str) -> Vec<u8> {
+        let text = std::ffi::CString::new(doc).unwrap();
+        // SAFETY: jsonb_in returns a fresh, untoasted varlena in the current context.
+        unsafe {
+            let d = pgrx::direct_function_call_as_datum(
+                pgrx::pg_sys::jsonb_in,
+                &[Some(pgrx::pg_sys::Datum::from(text.as_ptr()))],
+            )
+            .unwrap();
+            let p = d.cast_mut_ptr::<pgrx::pg_sys::varlena>();
+            std::slice::from_raw_parts(
+                pgrx::vardata_any(p) as *const u8,
+                pgrx::varsize_any_exhdr(p),
+            )
+            .to_vec()
+        }
+    }
+
+    #[pg_test]
+    fn binary_jsonb_is_what_jsonb_in_builds() {
+        // Every document the sync writes as jsonb for both fixture files (model data, lab
+        // data, pricing), encoded in Rust, against this server's jsonb_in, byte for byte.
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let mut checked = 0;
+        for file in [OLD, NEW] {
+            let body = fixture(file);
+            let page = crate::registry::parse_page(&body).unwrap();
+            let raws: Vec<&str> = page.models.iter().map(|m| m.get()).collect();
+            let reg = crate::registry::map_models(&raws, today).unwrap();
+            let docs = reg
+                .models
+                .iter()
+                .flat_map(|m| [m.data.as_str(), m.pricing.as_str()])
+                .chain(reg.labs.iter().map(|l| l.data.as_str()))
+                .chain(raws.iter().copied());
+            for doc in docs {
+                let ours = crate::registry::jsonb::encode(doc)
+                    .unwrap_or_else(|e| panic!("declined ({e}): {}", &doc[..doc.len().min(120)]));
+                assert!(
+                    ours == jsonb_in_bytes(doc),
+                    "differs from jsonb_in: {}",
+                    &doc[..doc.len().min(120)]
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 2 * (321 + 346), "{checked}");
+
+        // A document the encoder declines (a number of 1,001 digits) still arrives, through
+        // jsonb_in, in the same jsonb[] parameter as encoded ones.
+        let big = format!("{{\"n\": {}}}", "7".repeat(1001));
+        assert!(crate::registry::jsonb::encode(&big).is_err());
+        let docs = vec![
+            r#"{"a": [1, 2.50, "\u00e9"], "b": null}"#,
+            big.as_str(),
+            "{}",
+            "[]",
+        ];
+        let same = Spi::get_one_with_args::<bool>(
+            "SELECT $1 = $2::jsonb[] AND ($1)[2]->>'n' = repeat('7', 1001)
+                AND array_length($1, 1) = 4 AND array_lower($1, 1) = 1",
+            &[
+                crate::store::jsonb_array_of_texts(&docs),
+                docs.clone().into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(same, Some(true));
+    }
+
     #[pg_test]
     fn vanished_models_are_kept_marked_and_come_back() {
         let (old_ids, new_ids, expired) = (ids_of(OLD), ids_of(NEW), expired_in(NEW));

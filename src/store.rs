@@ -141,7 +141,7 @@ pub(crate) fn sync_time(client: &SpiClient<'_>) -> R<String> {
 }
 
 /// Inserts or updates registry objects of one namespace in `things`; returns (inserted,
-/// updated). `contents` None takes the content from `data->>'description'`; with `overwrite`
+/// updated). `datas` is a jsonb[] parameter (see jsonb_array). `contents` None takes the content from `data->>'description'`; with `overwrite`
 /// false, existing rows keep their data and content and are only confirmed (updated_at).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn upsert_things(
@@ -149,7 +149,7 @@ pub(crate) fn upsert_things(
     ns: &str,
     kind: &str,
     ids: Vec<&str>,
-    datas: Vec<&str>,
+    datas: DatumWithOid<'_>,
     contents: Option<Vec<&str>>,
     at: &str,
     overwrite: bool,
@@ -173,7 +173,7 @@ pub(crate) fn upsert_things(
             None,
             &[
                 ids.into(),
-                jsonb_array(&datas, &EncodedBatch::new(&datas)),
+                datas,
                 contents.into(),
                 at.into(),
                 ns.into(),
@@ -188,82 +188,105 @@ pub(crate) fn upsert_things(
     ))
 }
 
-/// JSON documents of one batch as jsonb bodies (the bytes after the varlena header), built
-/// in Rust so that Postgres does not parse the text again (jsonb_in was a third of the time
-/// of writing things). Pure Rust: may run on any thread.
-pub(crate) struct EncodedBatch {
-    buf: Vec<u8>,
-    /// Where document i lies in `buf`; None where the encoder declined it (that one then
-    /// goes through jsonb_in as text, with the same result).
-    spans: Vec<Option<(usize, usize)>>,
+/// A document for a jsonb column: the jsonb body built in Rust (the bytes after the varlena
+/// header, see registry::jsonb: Postgres need not parse the text again, which was a third of
+/// the time of writing things), or JSON text where the encoder declined it (it then goes
+/// through jsonb_in, with the same result).
+#[derive(Clone, Copy)]
+pub(crate) enum Doc<'a> {
+    Jsonb(&'a [u8]),
+    Text(&'a str),
 }
 
-impl EncodedBatch {
-    pub(crate) fn new(docs: &[&str]) -> EncodedBatch {
-        let mut buf = Vec::with_capacity(docs.iter().map(|d| d.len()).sum());
-        let spans = docs
-            .iter()
-            .map(|doc| {
-                let start = buf.len();
-                crate::registry::jsonb::encode_into(doc, &mut buf)
-                    .ok()
-                    .map(|()| (start, buf.len()))
-            })
-            .collect();
-        EncodedBatch { buf, spans }
+impl MappedModel {
+    pub(crate) fn doc(&self) -> Doc<'_> {
+        match &self.jsonb {
+            Some(body) => Doc::Jsonb(body),
+            None => Doc::Text(&self.data),
+        }
     }
 }
 
-/// A `jsonb[]` parameter of `docs` (encoded as `encoded`), allocated in the current memory
-/// context.
-pub(crate) fn jsonb_array<'a>(docs: &[&str], encoded: &EncodedBatch) -> DatumWithOid<'a> {
+/// A `jsonb[]` parameter of JSON texts, encoded here (labs, providers, endpoints: few).
+pub(crate) fn jsonb_array_of_texts<'a>(texts: &[&str]) -> DatumWithOid<'a> {
+    let bodies: Vec<Option<Vec<u8>>> = texts
+        .iter()
+        .map(|t| crate::registry::jsonb::encode(t).ok())
+        .collect();
+    let docs: Vec<Doc> = texts
+        .iter()
+        .zip(&bodies)
+        .map(|(t, b)| match b {
+            Some(b) => Doc::Jsonb(b),
+            None => Doc::Text(t),
+        })
+        .collect();
+    jsonb_array(&docs)
+}
+
+/// A `jsonb[]` parameter of `docs`, built in place as one allocation in the current memory
+/// context (construct_array would need every element palloc'd first and then copy it again).
+pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
     use pgrx::pg_sys;
-    assert_eq!(docs.len(), encoded.spans.len());
-    let mut elems: Vec<pg_sys::Datum> = Vec::with_capacity(docs.len());
-    for (doc, span) in docs.iter().zip(&encoded.spans) {
-        // SAFETY: palloc'd varlena of the exact size, filled before use; jsonb_in gets a
-        // NUL-terminated string that outlives the call. Both run on the backend's thread.
-        let datum = unsafe {
-            match *span {
-                Some((from, to)) => {
-                    let len = to - from;
-                    let p = pg_sys::palloc(len + pg_sys::VARHDRSZ) as *mut u8;
-                    std::ptr::copy_nonoverlapping(
-                        encoded.buf.as_ptr().add(from),
-                        p.add(pg_sys::VARHDRSZ),
-                        len,
-                    );
-                    pgrx::set_varsize_4b(
-                        p as *mut pg_sys::varlena,
-                        (len + pg_sys::VARHDRSZ) as i32,
-                    );
-                    pg_sys::Datum::from(p)
-                }
-                None => {
-                    let text = std::ffi::CString::new(*doc).unwrap_or_else(|_| {
-                        pgrx::error!("openrouter: a document holds a NUL byte")
-                    });
-                    pgrx::direct_function_call_as_datum(
+    const HDR: usize = pg_sys::VARHDRSZ;
+    let align4 = |n: usize| (n + 3) & !3;
+    // The body of every element; declined documents go through jsonb_in first.
+    let bodies: Vec<&[u8]> = docs
+        .iter()
+        .map(|doc| match *doc {
+            Doc::Jsonb(body) => body,
+            Doc::Text(text) => {
+                let c = std::ffi::CString::new(text)
+                    .unwrap_or_else(|_| pgrx::error!("openrouter: a document holds a NUL byte"));
+                // SAFETY: jsonb_in gets a NUL-terminated string that outlives the call and
+                // returns a fresh varlena with a 4-byte header, alive until the batch's
+                // memory context is reset (after this array is used).
+                unsafe {
+                    let d = pgrx::direct_function_call_as_datum(
                         pg_sys::jsonb_in,
-                        &[Some(pg_sys::Datum::from(text.as_ptr()))],
+                        &[Some(pg_sys::Datum::from(c.as_ptr()))],
                     )
-                    .expect("jsonb_in returns a value")
+                    .expect("jsonb_in returns a value");
+                    let p = d.cast_mut_ptr::<pg_sys::varlena>();
+                    std::slice::from_raw_parts(
+                        pgrx::vardata_any(p) as *const u8,
+                        pgrx::varsize_any_exhdr(p),
+                    )
                 }
             }
-        };
-        elems.push(datum);
-    }
-    // SAFETY: elems are valid jsonb datums; construct_array copies them into a new array.
-    unsafe {
-        let array = pg_sys::construct_array(
-            elems.as_mut_ptr(),
-            elems.len() as i32,
-            pg_sys::JSONBOID,
-            -1,
-            false,
-            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        })
+        .collect();
+    // A one-dimensional array without nulls: ArrayType, dims[1], lbound[1], MAXALIGNed; then
+    // each element with a 4-byte varlena header, at 4-byte (typalign 'i') boundaries.
+    let header = {
+        let n = std::mem::size_of::<pg_sys::ArrayType>() + 2 * std::mem::size_of::<i32>();
+        (n + pg_sys::MAXIMUM_ALIGNOF as usize - 1) & !(pg_sys::MAXIMUM_ALIGNOF as usize - 1)
+    };
+    let total = header + bodies.iter().map(|b| align4(HDR + b.len())).sum::<usize>();
+    if total > 0x3fff_ffff {
+        pgrx::error!(
+            "openrouter: a batch of {} documents exceeds 1 GB",
+            docs.len()
         );
-        DatumWithOid::new(pg_sys::Datum::from(array), pg_sys::JSONBARRAYOID)
+    }
+    // SAFETY: one zeroed allocation of `total` bytes, filled within its bounds as computed
+    // above; the layout is PostgreSQL's (utils/array.h) for ndim 1, no null bitmap.
+    unsafe {
+        let a = pg_sys::palloc0(total) as *mut pg_sys::ArrayType;
+        pgrx::set_varsize_4b(a as *mut pg_sys::varlena, total as i32);
+        (*a).ndim = 1;
+        (*a).dataoffset = 0;
+        (*a).elemtype = pg_sys::JSONBOID;
+        let dims = (a as *mut u8).add(std::mem::size_of::<pg_sys::ArrayType>()) as *mut i32;
+        *dims = bodies.len() as i32;
+        *dims.add(1) = 1;
+        let mut at = (a as *mut u8).add(header);
+        for body in &bodies {
+            pgrx::set_varsize_4b(at as *mut pg_sys::varlena, (HDR + body.len()) as i32);
+            std::ptr::copy_nonoverlapping(body.as_ptr(), at.add(HDR), body.len());
+            at = at.add(align4(HDR + body.len()));
+        }
+        DatumWithOid::new(pg_sys::Datum::from(a), pg_sys::JSONBARRAYOID)
     }
 }
 
@@ -303,45 +326,36 @@ fn write_all(
         .changed
         .iter()
         .partition(|m| plan.new.contains(m.id.as_str()));
-    // New models, the bulk of a first load: their things.data is encoded as jsonb on a helper
-    // thread (no Postgres calls there), one batch ahead of the INSERT that stores the previous
-    // one, so that neither jsonb_in nor the encoding holds up the writes.
-    let batches: Vec<&[&MappedModel]> = fresh.chunks(BATCH).collect();
-    std::thread::scope(|scope| -> R<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<EncodedBatch>(1);
-        let to_encode = &batches;
-        scope.spawn(move || {
-            for batch in to_encode {
-                let docs: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
-                // The receiver is gone when the writes failed: stop.
-                if tx.send(EncodedBatch::new(&docs)).is_err() {
-                    break;
-                }
-            }
-        });
-        for batch in &batches {
-            let encoded = rx.recv().expect("the jsonb encoding thread stopped early");
-            let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-            let docs: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
-            inserted += in_batch(&mut cx, || {
-                client
-                    .update(
-                        "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
-                         SELECT 'models', u.id, 'Model', u.data, u.data->>'description', $3::timestamptz, $3::timestamptz
-                           FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data) u",
-                        None,
-                        &[ids.into(), jsonb_array(&docs, &encoded), at.into()],
-                    )
-                    .map(|t| t.len() as i64)
-            })?;
-        }
-        Ok(())
-    })?;
+    // New models, the bulk of a first load: a plain INSERT.
+    for batch in fresh.chunks(BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+        let docs: Vec<Doc> = batch.iter().map(|m| m.doc()).collect();
+        inserted += in_batch(&mut cx, || {
+            client
+                .update(
+                    "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
+                     SELECT 'models', u.id, 'Model', u.data, u.data->>'description', $3::timestamptz, $3::timestamptz
+                       FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data) u",
+                    None,
+                    &[ids.into(), jsonb_array(&docs), at.into()],
+                )
+                .map(|t| t.len() as i64)
+        })?;
+    }
     for batch in known.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-        let datas: Vec<&str> = batch.iter().map(|m| m.data.as_str()).collect();
+        let docs: Vec<Doc> = batch.iter().map(|m| m.doc()).collect();
         let row = in_batch(&mut cx, || {
-            upsert_things(client, "models", "Model", ids, datas, None, at, true)
+            upsert_things(
+                client,
+                "models",
+                "Model",
+                ids,
+                jsonb_array(&docs),
+                None,
+                at,
+                true,
+            )
         })?;
         inserted += row.0;
         updated += row.1;
@@ -372,10 +386,11 @@ fn write_all(
             let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
             let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
             let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
+            let prices: Vec<_> = batch.iter().map(|m| m.prices()).collect();
             let price = |key: &str| -> Vec<Option<&str>> {
-                batch
+                prices
                     .iter()
-                    .map(|m| m.prices.get(key).and_then(|p| p.as_deref()))
+                    .map(|p| p.get(key).and_then(|p| p.as_deref()))
                     .collect()
             };
             let (prompts, completions) = (price("prompt"), price("completion"));
@@ -443,7 +458,7 @@ fn write_all(
             "labs",
             "Lab",
             lab_ids.clone(),
-            lab_datas,
+            jsonb_array_of_texts(&lab_datas),
             Some(lab_contents),
             at,
             true,
@@ -459,7 +474,9 @@ fn write_all(
         )?;
     }
 
-    // Lab -> model edges (the id determines both ends: only new models can add one).
+    // Lab -> model edges (the id determines both ends: only new models can add one). An
+    // anti-join rather than ON CONFLICT DO NOTHING: one pass, no speculative insertions
+    // (a third faster on a first load); the sync lock keeps other syncs out meanwhile.
     for batch in plan.changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let labs_of: Vec<&str> = batch.iter().map(|m| m.lab.as_str()).collect();
@@ -468,7 +485,8 @@ fn write_all(
             "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
              SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
                FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS lab) u
-             ON CONFLICT (ns, id) DO NOTHING",
+              WHERE NOT EXISTS (SELECT 1 FROM relationships r
+                                 WHERE r.ns = 'relationships' AND r.id = 'provider-' || u.id)",
             None,
             &[ids.into(), labs_of.into(), at.into()],
         )

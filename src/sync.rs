@@ -88,7 +88,26 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         .map(|&(page, start, len)| &fetched.bodies[page][start..start + len])
         .collect();
     let today = chrono::Utc::now().date_naive();
-    let registry = map_models(&raw_models, today).map_err(|e| SyncError::Model {
+    // Mapping (and encoding the jsonb) is pure Rust on helper threads; meanwhile this thread
+    // takes the lock and reads what the previous sync stored.
+    let (mapped, (state, untracked)) = std::thread::scope(|scope| {
+        let mapping = scope.spawn(|| {
+            map_models(&raw_models, today).map(|mut registry| {
+                registry.encode_jsonb();
+                registry
+            })
+        });
+        store::lock();
+        poll("locked");
+        // Which models need their full row written: new ones, those whose data hash changed,
+        // those whose deprecated flag must change, and any the sync did not write itself.
+        let prior = (store::load_state(), store::untracked_ids());
+        let mapped = mapping
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (mapped, prior)
+    });
+    let registry = mapped.map_err(|e| SyncError::Model {
         url: url.clone(),
         source: e,
     })?;
@@ -113,12 +132,6 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         );
     }
 
-    store::lock();
-    poll("locked");
-    // Which models need their full row written: new ones, those whose data hash changed,
-    // those whose deprecated flag must change, and any the sync did not write itself.
-    let state = store::load_state();
-    let untracked = store::untracked_ids();
     let untracked_set: std::collections::HashSet<&str> =
         untracked.iter().map(String::as_str).collect();
     let mut plan = store::Plan {
@@ -166,12 +179,17 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     prior_ids.sort_unstable();
     prior_ids.dedup();
     let prior = store::load_prior(&prior_ids);
-    let mut diff = diff::diff(&prior, &plan.changed);
-    if state.is_empty() && untracked.is_empty() {
+    let mut diff = if state.is_empty() && untracked.is_empty() {
         // The first load of an empty registry is not a change: its models are not logged
-        // one by one as "added" (the summary still counts them).
-        diff.changes.clear();
-    }
+        // one by one as "added" (the summary still counts them), and there is nothing to
+        // compare them with.
+        diff::Diff {
+            added: plan.changed.iter().map(|m| m.id.clone()).collect(),
+            ..Default::default()
+        }
+    } else {
+        diff::diff(&prior, &plan.changed)
+    };
     diff.unchanged += unchanged_live;
     diff.live_before = state.values().filter(|st| !st.deprecated).count()
         + prior

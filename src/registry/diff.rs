@@ -80,13 +80,14 @@ pub fn diff(prior: &[Prior], incoming: &[&MappedModel]) -> Diff {
     };
 
     for m in incoming {
+        let m_prices = m.prices();
         let Some(p) = before.get(m.id.as_str()) else {
             d.added.push(m.id.clone());
             d.changes.push(change(
                 &m.id,
                 "added",
                 None,
-                Some(prices_json(&m.prices, &["prompt", "completion"])),
+                Some(prices_json(&m_prices, &["prompt", "completion"])),
             ));
             continue;
         };
@@ -99,24 +100,24 @@ pub fn diff(prior: &[Prior], incoming: &[&MappedModel]) -> Diff {
         let main = ["prompt", "completion"];
         if main
             .iter()
-            .any(|k| pick(&p.prices, k) != pick(&m.prices, k))
+            .any(|k| pick(&p.prices, k) != pick(&m_prices, k))
         {
             d.repriced.push(m.id.clone());
             d.changes.push(change(
                 &m.id,
                 "repriced",
                 Some(prices_json(&p.prices, &main)),
-                Some(prices_json(&m.prices, &main)),
+                Some(prices_json(&m_prices, &main)),
             ));
             d.close_price_periods.push(m.id.clone());
             changed = true;
-        } else if p.prices != m.prices {
+        } else if p.prices != m_prices {
             d.other_prices_changed.push(m.id.clone());
             d.changes.push(change(
                 &m.id,
                 "prices_changed",
                 Some(prices_json(&p.prices, &[])),
-                Some(prices_json(&m.prices, &[])),
+                Some(prices_json(&m_prices, &[])),
             ));
             d.close_price_periods.push(m.id.clone());
             changed = true;

@@ -75,8 +75,8 @@ fn prices_are_exact_and_minus_one_is_variable() {
     assert!(m.data.contains(r#""completion":0.000075"#));
     assert!(m.data.contains(r#""input_cache_write":0.00001875"#));
     assert!(m.data.contains(r#""image":0.024"#));
-    assert_eq!(m.prices["prompt"].as_deref(), Some("0.000015"));
-    assert_eq!(m.prices["request"].as_deref(), Some("0"));
+    assert_eq!(m.prices()["prompt"].as_deref(), Some("0.000015"));
+    assert_eq!(m.prices()["request"].as_deref(), Some("0"));
     assert_eq!(opus["context_length"], 200000);
     assert_eq!(opus["released"], "2025-05-22");
     assert_eq!(opus["variable_price"], false);
@@ -114,7 +114,7 @@ fn prices_are_exact_and_minus_one_is_variable() {
     // No negative price anywhere.
     for m in new.models.iter().chain(reg.models.iter()) {
         assert!(
-            m.prices.values().flatten().all(|p| !p.starts_with('-')),
+            m.prices().values().flatten().all(|p| !p.starts_with('-')),
             "{}",
             m.id
         );
