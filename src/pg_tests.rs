@@ -225,6 +225,113 @@ mod tests {
         assert_eq!(count("SELECT count(*) FROM things WHERE ns='models'"), 346);
     }
 
+    /// A first load large enough to be written part by part while it is mapped: the same
+    /// rows as the one-shot path, a model repeated across parts keeps its last occurrence,
+    /// and a re-sync of the same registry finds every model unchanged.
+    #[pg_test]
+    fn large_first_load_is_written_while_mapped() {
+        let mut reg: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        let base = reg["data"].as_array().unwrap().clone();
+        let mut all = Vec::new();
+        for k in 0..13 {
+            for m in &base {
+                let mut m = m.clone();
+                m["id"] = Value::from(format!("{}-x{k}", m["id"].as_str().unwrap()));
+                all.push(m);
+            }
+        }
+        // The first model again at the end (another part), repriced: the last one wins.
+        let mut again = all[0].clone();
+        again["pricing"]["prompt"] = Value::from("0.123");
+        let repeated = again["id"].as_str().unwrap().to_string();
+        all.push(again);
+        let n = all.len() - 1;
+        assert!(n > 2 * 2000, "{n} models make more than two parts");
+        reg["data"] = Value::from(all.clone());
+        let text = reg.to_string();
+
+        let s = Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT openrouter_sync_from_text($1)",
+            &[text.as_str().into()],
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(s["models"], n, "{s}");
+        assert_eq!(s["inserted"], n);
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns = 'models'"),
+            n as i64
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM relationships WHERE type = 'provider'"),
+            n as i64
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history WHERE valid_to IS NULL"),
+            n as i64
+        );
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT data->'pricing'->>'prompt' FROM things WHERE ns = 'models' AND id = '{repeated}'"
+            )),
+            "0.123"
+        );
+        // Every model's prompt price as the file says (the last occurrence for the repeat).
+        let mut expected = std::collections::BTreeMap::new();
+        for m in &all {
+            expected.insert(
+                m["id"].as_str().unwrap().to_string(),
+                m["pricing"]["prompt"].as_str().unwrap().to_string(),
+            );
+        }
+        let stored = Spi::connect(|c| {
+            c.select(
+                "SELECT id, data->'pricing'->>'prompt' FROM things WHERE ns = 'models'",
+                None,
+                &[],
+            )
+            .unwrap()
+            .map(|r| {
+                (
+                    r.get::<String>(1).unwrap().unwrap(),
+                    r.get::<String>(2).unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+        });
+        assert_eq!(stored.len(), expected.len());
+        for (id, prompt) in stored {
+            let want = &expected[&id];
+            if want == "-1" {
+                assert_eq!(prompt, None, "{id}");
+            } else {
+                assert_eq!(
+                    prompt.as_deref().map(|p| p.parse::<f64>().unwrap()),
+                    Some(want.parse::<f64>().unwrap()),
+                    "{id}"
+                );
+            }
+        }
+        assert_state_matches_things("large first load");
+
+        let again = Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT openrouter_sync_from_text($1)",
+            &[text.as_str().into()],
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(again["inserted"], 0);
+        assert_eq!(again["updated"], 0);
+        // "unchanged" counts live models (those past their expiration date count nowhere).
+        assert_eq!(
+            again["unchanged"],
+            count("SELECT count(*) FROM openrouter_models")
+        );
+        assert!(again["unchanged"].as_i64().unwrap() > n as i64 / 2);
+    }
+
     /// Every failure: a clear ERROR naming the URL, and the tables exactly as they were.
     #[pg_test]
     fn errors_leave_the_tables_unchanged() {

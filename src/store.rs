@@ -22,11 +22,14 @@ pub struct Written {
 }
 
 pub struct RunInfo<'a> {
+    /// The sync's timestamp (see `now`).
+    pub at: &'a str,
     pub source: &'a str,
     pub forced: bool,
     pub pages: i32,
     pub requests: i32,
     pub bytes: i64,
+    /// Milliseconds from the start of the sync to `at`.
     pub elapsed_ms: f64,
     pub warnings: &'a [String],
 }
@@ -122,6 +125,8 @@ pub struct Plan<'a> {
     pub unchanged: Vec<&'a str>,
     /// Among `changed`: models not stored at all yet (a plain INSERT, cheaper than an upsert).
     pub new: std::collections::HashSet<&'a str>,
+    /// The things rows of the `new` models are written already (see `insert_new_models`).
+    pub new_written: bool,
 }
 
 /// Rows per statement: bounds the memory of the array parameters and of the statement.
@@ -138,6 +143,67 @@ pub(crate) fn sync_time(client: &SpiClient<'_>) -> R<String> {
         .first()
         .get::<String>(1)?
         .unwrap_or_default())
+}
+
+/// The sync's timestamp, taken once (see `sync_time`).
+pub fn now() -> String {
+    Spi::connect(sync_time).expect("reading the clock")
+}
+
+/// Writes the things rows of models that are stored nowhere yet (a plain INSERT); returns
+/// how many. A first load calls it batch by batch while the rest is still being mapped.
+pub fn insert_new_models(models: &[&MappedModel], at: &str) -> i64 {
+    Spi::connect_mut(|client| -> R<i64> {
+        let mut cx = PgMemoryContexts::new("openrouter sync batch");
+        let mut inserted = 0;
+        for batch in models.chunks(BATCH) {
+            inserted += insert_new_batch(client, &mut cx, batch, at)?;
+        }
+        Ok(inserted)
+    })
+    .unwrap_or_else(|e| pgrx::error!("openrouter: writing the registry failed: {e}"))
+}
+
+fn insert_new_batch(
+    client: &mut SpiClient<'_>,
+    cx: &mut PgMemoryContexts,
+    batch: &[&MappedModel],
+    at: &str,
+) -> R<i64> {
+    let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+    let docs: Vec<Doc> = batch.iter().map(|m| m.doc()).collect();
+    in_batch(cx, || {
+        client
+            .update(
+                "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
+                 SELECT 'models', u.id, 'Model', u.data, u.data->>'description', $3::timestamptz, $3::timestamptz
+                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data) u",
+                None,
+                &[ids.into(), jsonb_array(&docs), at.into()],
+            )
+            .map(|t| t.len() as i64)
+    })
+}
+
+/// Rewrites the things rows of models (data and content), e.g. a repeated model written
+/// with its first occurrence during a streamed first load.
+pub fn rewrite_models(models: &[&MappedModel], at: &str) {
+    Spi::connect_mut(|client| -> R<()> {
+        let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+        let docs: Vec<Doc> = models.iter().map(|m| m.doc()).collect();
+        upsert_things(
+            client,
+            "models",
+            "Model",
+            ids,
+            jsonb_array(&docs),
+            None,
+            at,
+            true,
+        )?;
+        Ok(())
+    })
+    .unwrap_or_else(|e| pgrx::error!("openrouter: writing the registry failed: {e}"))
 }
 
 /// Inserts or updates registry objects of one namespace in `things`; returns (inserted,
@@ -316,8 +382,7 @@ fn write_all(
     diff: &Diff,
     run: &RunInfo,
 ) -> R<Written> {
-    let at = sync_time(client)?;
-    let at = at.as_str();
+    let at = run.at;
     let mut cx = PgMemoryContexts::new("openrouter sync batch");
     // Changed and new models (their data hash differs from what the sync last wrote): the
     // whole row.
@@ -326,21 +391,13 @@ fn write_all(
         .changed
         .iter()
         .partition(|m| plan.new.contains(m.id.as_str()));
-    // New models, the bulk of a first load: a plain INSERT.
-    for batch in fresh.chunks(BATCH) {
-        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-        let docs: Vec<Doc> = batch.iter().map(|m| m.doc()).collect();
-        inserted += in_batch(&mut cx, || {
-            client
-                .update(
-                    "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
-                     SELECT 'models', u.id, 'Model', u.data, u.data->>'description', $3::timestamptz, $3::timestamptz
-                       FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data) u",
-                    None,
-                    &[ids.into(), jsonb_array(&docs), at.into()],
-                )
-                .map(|t| t.len() as i64)
-        })?;
+    // New models, the bulk of a first load: a plain INSERT (unless written already).
+    if plan.new_written {
+        inserted += fresh.len() as i64;
+    } else {
+        for batch in fresh.chunks(BATCH) {
+            inserted += insert_new_batch(client, &mut cx, batch, at)?;
+        }
     }
     for batch in known.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
@@ -515,12 +572,17 @@ fn write_all(
              SELECT u.id, $3::timestamptz, u.pricing, (u.pricing->>'prompt')::numeric,
                     (u.pricing->>'completion')::numeric,
                     u.variable
-               FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[])::jsonb AS pricing,
+               FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS pricing,
                             unnest($4::boolean[]) AS variable) u
               WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
                                  WHERE h.model_id = u.id AND h.valid_to IS NULL)",
                 None,
-                &[ids.into(), pricings.into(), at.into(), variable.into()],
+                &[
+                    ids.into(),
+                    jsonb_array_of_texts(&pricings),
+                    at.into(),
+                    variable.into(),
+                ],
             )
         })?;
     }

@@ -4,11 +4,16 @@
 
 use crate::error::{safe_url, SyncError};
 use crate::fetch::{self, Fetched};
-use crate::registry::{diff, map_models, parse_page};
+use crate::registry::{assemble, diff, map_part, parse_page, MappedModel, Part};
 use crate::{gucs, store};
 use pgrx::prelude::*;
 use serde_json::json;
 use std::time::Instant;
+
+/// Models per part of the mapping, at most (and per batch of a streamed first load).
+const MAX_PART: usize = 2000;
+/// A first load of this many models is written part by part while the rest is mapped.
+const STREAM_FROM: usize = 4000;
 
 pub enum Source {
     /// GET openrouter.api_url (and its links.next pages).
@@ -88,29 +93,119 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         .map(|&(page, start, len)| &fetched.bodies[page][start..start + len])
         .collect();
     let today = chrono::Utc::now().date_naive();
-    // Mapping (and encoding the jsonb) is pure Rust on helper threads; meanwhile this thread
-    // takes the lock and reads what the previous sync stored.
-    let (mapped, (state, untracked)) = std::thread::scope(|scope| {
-        let mapping = scope.spawn(|| {
-            map_models(&raw_models, today).map(|mut registry| {
-                registry.encode_jsonb();
-                registry
-            })
+    // Mapping (and encoding the jsonb) is pure Rust, done part by part on helper threads and
+    // received here in API order. Meanwhile this thread takes the lock and reads what the
+    // previous sync stored; on a large first load it also writes the things rows of each
+    // part as it arrives, so that mapping and writing overlap.
+    let workers = if raw_models.len() < 200 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+    };
+    // Parts small enough for every worker to get some, large enough to keep statements few.
+    let part_size = raw_models.len().div_ceil(2 * workers).clamp(100, MAX_PART);
+    let parts: Vec<&[&str]> = raw_models.chunks(part_size).collect();
+    // A first load this large is written while it is mapped (decided once the state is read).
+    let may_stream = raw_models.len() >= STREAM_FROM;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (mapped, state, untracked, at, at_elapsed_ms, streamed, repeated) =
+        std::thread::scope(|scope| {
+            let (tx, results) = std::sync::mpsc::channel();
+            let spawn_worker = || {
+                let (tx, parts, next) = (tx.clone(), &parts, &next);
+                scope.spawn(move || loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(raw) = parts.get(k) else { break };
+                    let part = map_part(k * part_size, raw, today).map(|(mut models, w)| {
+                        models.iter_mut().for_each(MappedModel::encode_jsonb);
+                        (models, w)
+                    });
+                    let failed = part.is_err();
+                    // The receiver is gone when this sync failed: stop.
+                    if tx.send((k, part)).is_err() || failed {
+                        break;
+                    }
+                });
+            };
+            // While a load may be streamed, one worker: this thread's writes need the other
+            // core. Otherwise every worker, now.
+            for _ in 0..if may_stream { 1 } else { workers } {
+                spawn_worker();
+            }
+            store::lock();
+            poll("locked");
+            let at = store::now();
+            let at_elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // Which models need their full row written: new ones, those whose data hash
+            // changed, those whose deprecated flag must change, and any the sync did not write
+            // itself.
+            let state = store::load_state();
+            let untracked = store::untracked_ids();
+            let stream = may_stream && state.is_empty() && untracked.is_empty();
+            if may_stream && !stream {
+                for _ in 1..workers {
+                    spawn_worker();
+                }
+            }
+            drop(tx);
+            let mut seen = std::collections::HashSet::new();
+            let mut repeated = std::collections::HashSet::new();
+            let mut waiting: Vec<Option<Part>> = (0..parts.len()).map(|_| None).collect();
+            let mut mapped = Vec::with_capacity(parts.len());
+            while mapped.len() < parts.len() {
+                // The parts in API order, whichever worker finishes first.
+                let Some(part) = waiting[mapped.len()].take() else {
+                    match results.recv() {
+                        Ok((k, Ok(part))) => waiting[k] = Some(part),
+                        Ok((_, Err(e))) => {
+                            return (Err(e), state, untracked, at, 0.0, false, repeated)
+                        }
+                        Err(_) => panic!("openrouter: a mapping thread stopped"),
+                    }
+                    continue;
+                };
+                if stream {
+                    let new: Vec<&MappedModel> = part
+                        .0
+                        .iter()
+                        .filter(|m| {
+                            let first = seen.insert(m.id.clone());
+                            if !first {
+                                repeated.insert(m.id.clone());
+                            }
+                            first
+                        })
+                        .collect();
+                    store::insert_new_models(&new, &at);
+                    poll("");
+                }
+                mapped.push(part);
+            }
+            (
+                Ok(mapped),
+                state,
+                untracked,
+                at,
+                at_elapsed_ms,
+                stream,
+                repeated,
+            )
         });
-        store::lock();
-        poll("locked");
-        // Which models need their full row written: new ones, those whose data hash changed,
-        // those whose deprecated flag must change, and any the sync did not write itself.
-        let prior = (store::load_state(), store::untracked_ids());
-        let mapped = mapping
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (mapped, prior)
-    });
-    let registry = mapped.map_err(|e| SyncError::Model {
+    let registry = assemble(mapped.map_err(|e| SyncError::Model {
         url: url.clone(),
         source: e,
-    })?;
+    })?);
+    if !repeated.is_empty() {
+        // Written with their first occurrence; the registry keeps the last.
+        let last: Vec<&MappedModel> = registry
+            .models
+            .iter()
+            .filter(|m| repeated.contains(&m.id))
+            .collect();
+        store::rewrite_models(&last, &at);
+    }
     drop(raw_models);
     let pages = fetched.bodies.len();
     drop(fetched.bodies);
@@ -138,6 +233,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         changed: Vec::new(),
         unchanged: Vec::new(),
         new: Default::default(),
+        new_written: streamed,
     };
     let mut unchanged_live = 0;
     for m in &registry.models {
@@ -212,7 +308,6 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             limit,
         });
     }
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let written = store::write(
         &registry,
         &plan,
@@ -223,7 +318,8 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             pages: pages as i32,
             requests: fetched.requests as i32,
             bytes: fetched.bytes as i64,
-            elapsed_ms,
+            at: &at,
+            elapsed_ms: at_elapsed_ms,
             warnings: &registry.warnings,
         },
     );

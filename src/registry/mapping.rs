@@ -92,6 +92,17 @@ pub struct Registry {
     pub warnings: Vec<String>,
 }
 
+impl MappedModel {
+    /// Encodes `data` as a jsonb body into `jsonb` and frees the text (kept where the
+    /// encoder declines).
+    pub fn encode_jsonb(&mut self) {
+        if let Ok(body) = super::jsonb::encode(&self.data) {
+            self.jsonb = Some(body);
+            self.data = String::new();
+        }
+    }
+}
+
 impl Registry {
     /// Encodes every model's data as a jsonb body (on a few threads) and frees its text:
     /// the binary is a quarter smaller, and the writes then only copy it. A model the encoder
@@ -108,12 +119,7 @@ impl Registry {
         std::thread::scope(|scope| {
             for part in self.models.chunks_mut(chunk) {
                 scope.spawn(move || {
-                    for m in part {
-                        if let Ok(body) = super::jsonb::encode(&m.data) {
-                            m.jsonb = Some(body);
-                            m.data = String::new();
-                        }
-                    }
+                    part.iter_mut().for_each(MappedModel::encode_jsonb);
                 });
             }
         });
@@ -294,49 +300,34 @@ fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
-/// Maps every model of a complete registry (all pages, in order). `today` decides which
-/// expiration dates are past. Models repeated in the response keep their last occurrence.
-pub fn map_models(raw_models: &[&str], today: chrono::NaiveDate) -> Result<Registry, ModelError> {
-    // Mapping is pure CPU work: large registries are mapped on a few threads (no Postgres
-    // calls happen here), then merged in API order.
-    // A thread costs tens of microseconds to start; a model takes about ten to map.
-    let threads = if raw_models.len() < 200 {
-        1
-    } else {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4)
-    };
-    let chunk = raw_models.len().div_ceil(threads).max(1);
-    type Mapped = Result<(Vec<Option<MappedModel>>, Vec<String>), ModelError>;
-    let parts: Vec<Mapped> = std::thread::scope(|scope| {
-        let handles: Vec<_> = raw_models
-            .chunks(chunk)
-            .enumerate()
-            .map(|(n, part)| {
-                scope.spawn(move || -> Mapped {
-                    let mut warnings = Vec::new();
-                    let mut out = Vec::with_capacity(part.len());
-                    for (i, raw) in part.iter().enumerate() {
-                        out.push(map_one(n * chunk + i, raw, today, &mut warnings)?);
-                    }
-                    Ok((out, warnings))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
+/// Mapped models of a run of consecutive models, in API order (skipped ones left out), and
+/// the warnings about them.
+pub type Part = (Vec<MappedModel>, Vec<String>);
 
+/// Maps `raw_models`, the models of the response from position `offset` on.
+pub fn map_part(
+    offset: usize,
+    raw_models: &[&str],
+    today: chrono::NaiveDate,
+) -> Result<Part, ModelError> {
     let mut warnings = Vec::new();
-    let mut models: Vec<MappedModel> = Vec::with_capacity(raw_models.len());
-    let mut position: HashMap<String, usize> = HashMap::with_capacity(raw_models.len());
-    for part in parts {
-        let (mapped, part_warnings) = part?;
+    let mut out = Vec::with_capacity(raw_models.len());
+    for (i, raw) in raw_models.iter().enumerate() {
+        out.extend(map_one(offset + i, raw, today, &mut warnings)?);
+    }
+    Ok((out, warnings))
+}
+
+/// The registry from its parts in API order: a model repeated in the response keeps its
+/// last occurrence (at the place of its first); labs from the models.
+pub fn assemble(parts: Vec<Part>) -> Registry {
+    let total = parts.iter().map(|p| p.0.len()).sum();
+    let mut warnings = Vec::new();
+    let mut models: Vec<MappedModel> = Vec::with_capacity(total);
+    let mut position: HashMap<String, usize> = HashMap::with_capacity(total);
+    for (mapped, part_warnings) in parts {
         warnings.extend(part_warnings);
-        for m in mapped.into_iter().flatten() {
+        for m in mapped {
             match position.get(&m.id) {
                 Some(&at) => {
                     warnings.push(format!(
@@ -352,13 +343,40 @@ pub fn map_models(raw_models: &[&str], today: chrono::NaiveDate) -> Result<Regis
             }
         }
     }
-
     let labs = map_labs(&models);
-    Ok(Registry {
+    Registry {
         models,
         labs,
         warnings,
-    })
+    }
+}
+
+/// Maps every model of a complete registry (all pages, in order). `today` decides which
+/// expiration dates are past. Models repeated in the response keep their last occurrence.
+pub fn map_models(raw_models: &[&str], today: chrono::NaiveDate) -> Result<Registry, ModelError> {
+    // Mapping is pure CPU work: large registries are mapped on a few threads (no Postgres
+    // calls happen here), then merged in API order.
+    // A thread costs tens of microseconds to start; a model takes about ten to map.
+    let threads = if raw_models.len() < 200 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+    };
+    let chunk = raw_models.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Part, ModelError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = raw_models
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| scope.spawn(move || map_part(n * chunk, part, today)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    Ok(assemble(parts.into_iter().collect::<Result<_, _>>()?))
 }
 
 /// One model; `Ok(None)` when it is skipped (with a warning).

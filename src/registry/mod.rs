@@ -13,5 +13,5 @@ mod fixture_tests;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use mapping::{map_models, MappedModel, Registry};
+pub use mapping::{assemble, map_models, map_part, MappedModel, Part, Registry};
 pub use page::{parse_page, Page, ShapeError};
