@@ -92,8 +92,12 @@ def cmd_table(results, n, report_dir):
     try:
         v = json.load(open(os.path.join(report_dir, "verdict-rss.json")))
         checks.append(v["ok"])
-        extra.append(f"peak backend memory (VmHWM) during the {v['payload_label']}: {v['peak_kB'] / 1024:.0f} MB = "
+        extra.append(f"peak backend memory (VmHWM, counting the shared buffers it touched) during the {v['payload_label']}: {v['peak_kB'] / 1024:.0f} MB = "
                      f"{v['ratio']:.2f}x the {v['payload_bytes'] / MB:.1f} MB payload (target <= {MAX_RSS_OVER_PAYLOAD:g}x): {verdict(v['ok'])}")
+        if "private_ok" in v:
+            checks.append(v["private_ok"])
+            extra.append(f"peak private backend memory (RssAnon, sampled every 10 ms) during the {v['payload_label']}: {v['private_kB'] / 1024:.0f} MB = "
+                         f"{v['private_ratio']:.2f}x the payload (target <= {MAX_RSS_OVER_PAYLOAD:g}x): {verdict(v['private_ok'])}")
     except FileNotFoundError:
         extra.append("peak backend memory: not measured")
     for name in sorted(f for f in os.listdir(report_dir) if f.startswith("verdict-cheapest-")):
@@ -137,9 +141,12 @@ def cmd_rss(payload_label, *prefixes):
               f"shared buffers (RssShmem) {ps['RssShmem'] / 1024:.1f} MB, files (RssFile) {ps['RssFile'] / 1024:.1f} MB")
         print(f"  after the sync: VmRSS {after['VmRSS'] / 1024:.1f} MB (RssAnon {after['RssAnon'] / 1024:.1f} MB); "
               f"the backend had loaded {open(prefix + '.maps').read().strip()}")
+        private = ps["RssAnon"] * 1024 / payload
         if worst is None or peak > worst["peak_kB"]:
             worst = {"peak_kB": peak, "payload_bytes": payload, "ratio": ratio, "label": label,
-                     "ok": ratio <= MAX_RSS_OVER_PAYLOAD}
+                     "ok": ratio <= MAX_RSS_OVER_PAYLOAD,
+                     "private_kB": ps["RssAnon"], "private_ratio": private,
+                     "private_ok": private <= MAX_RSS_OVER_PAYLOAD}
     worst["payload_label"] = f"{payload_label} {worst['label']}"
     json.dump(worst, open(os.path.join(os.path.dirname(prefixes[0]), "verdict-rss.json"), "w"))
 

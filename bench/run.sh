@@ -7,6 +7,12 @@
 # plan of cheapest_models(100000) at 100x. Ends with a table of medians, ratios and PASS/MISS
 # per target. Not part of scripts/test.sh.
 #
+# Ours is timed twice over, once the way each peer times itself: "ours" end to end around
+# psql (sql_only.sh's figure includes starting psql), "ours_session" from connecting to the
+# end of the last statement inside one Python process (bench/session_sync.py, as
+# seed_style.py's figure: its interpreter start is not counted). Each ratio pairs a peer with
+# the figure taken its way.
+#
 #   bench/run.sh                          build a release .so and run everything (N=3)
 #   N=5 bench/run.sh                      more runs per contender
 #   BENCH_SO=/path/libopenrouter_registry.so bench/run.sh   use an existing build
