@@ -912,6 +912,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(same, Some(true));
+        let empty = Spi::get_one_with_args::<bool>(
+            "SELECT $1 = '{}'::jsonb[] AND cardinality($1) = 0",
+            &[crate::store::jsonb_array_of_texts(&[])],
+        )
+        .unwrap();
+        assert_eq!(empty, Some(true));
     }
 
     #[pg_test]

@@ -295,6 +295,14 @@ pub(crate) fn jsonb_array_of_texts<'a>(texts: &[&str]) -> DatumWithOid<'a> {
 pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
     use pgrx::pg_sys;
     const HDR: usize = pg_sys::VARHDRSZ;
+    if docs.is_empty() {
+        // PostgreSQL's empty array has no dimensions at all.
+        // SAFETY: plain constructor, allocates in the current memory context.
+        return unsafe {
+            let empty = pg_sys::construct_empty_array(pg_sys::JSONBOID);
+            DatumWithOid::new(pg_sys::Datum::from(empty), pg_sys::JSONBARRAYOID)
+        };
+    }
     let align4 = |n: usize| (n + 3) & !3;
     // The body of every element; declined documents go through jsonb_in first.
     let bodies: Vec<&[u8]> = docs
