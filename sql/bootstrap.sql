@@ -108,7 +108,10 @@ CREATE TABLE openrouter_model_state (
     deprecated       boolean NOT NULL DEFAULT false,
     prompt_price     numeric,
     completion_price numeric,
-    context_length   integer
+    context_length   integer,
+    raw_hash         bigint,
+    name             text,
+    expires          boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE openrouter_model_state IS 'What the sync last wrote for each model, narrow and typed: a hash of its things.data (a re-sync rewrites only models whose hash changed) and the columns cheapest_models() searches by (indexed here, not as expressions over things.data, so that writing a model costs no jsonb evaluation). Written only by the sync; if truncated, cheapest_models() returns nothing until the next sync, which rewrites every model once.';
 COMMENT ON COLUMN openrouter_model_state.model_id IS 'Model id (things.id).';
@@ -116,6 +119,9 @@ COMMENT ON COLUMN openrouter_model_state.data_hash IS 'XXH3-64 hash of the thing
 COMMENT ON COLUMN openrouter_model_state.prompt_price IS 'things.data->''pricing''->>''prompt'' as numeric (USD per token; null when variable).';
 COMMENT ON COLUMN openrouter_model_state.completion_price IS 'things.data->''pricing''->>''completion'' as numeric (USD per token; null when variable).';
 COMMENT ON COLUMN openrouter_model_state.context_length IS 'things.data->>''context_length'' as integer.';
+COMMENT ON COLUMN openrouter_model_state.raw_hash IS 'XXH3-64 of the API''s object for the model, seeded with the mapping version: a sync does not map an unchanged object again.';
+COMMENT ON COLUMN openrouter_model_state.name IS 'The model''s name (labs are named from their models'' names, unchanged ones included).';
+COMMENT ON COLUMN openrouter_model_state.expires IS 'The API object has an expiration date: it is mapped on every sync (whether it is past depends on the day).';
 COMMENT ON COLUMN openrouter_model_state.deprecated IS 'Whether the model is marked deprecated in things.data.';
 
 CREATE TABLE openrouter_price_history (

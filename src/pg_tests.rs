@@ -155,6 +155,38 @@ mod tests {
         assert!(one::<bool>(
             "SELECT bool_and(updated_at > created_at) FROM things WHERE ns = 'models'"
         ));
+
+        // Every state row records the API object it was mapped from (re-syncs skip mapping
+        // those again); objects with an expiration date are marked to be mapped every time.
+        let newer: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        let expiring = newer["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| !m["expiration_date"].is_null())
+            .count() as i64;
+        assert!(expiring >= 10, "{expiring}");
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_model_state WHERE raw_hash IS NULL OR name IS NULL"),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_model_state WHERE expires"),
+            expiring
+        );
+        // As after an upgrade whose mapping changed: nothing recorded. The next sync maps every
+        // model again, finds the same data, writes nothing but the record.
+        let stamps = "SELECT md5(string_agg(model_id || raw_hash || name || expires, ',' ORDER BY model_id)) FROM openrouter_model_state";
+        let recorded = one::<String>(stamps);
+        run("UPDATE openrouter_model_state SET raw_hash = NULL, name = NULL");
+        let s = sync();
+        assert_eq!(
+            (s["inserted"].clone(), s["updated"].clone()),
+            (0.into(), 0.into())
+        );
+        assert_eq!(s["unchanged"], 346 - 10);
+        assert_eq!(one::<String>(stamps), recorded);
+        assert_eq!(one::<String>(data), before);
     }
 
     #[pg_test]

@@ -48,12 +48,17 @@ pub fn lock() {
 pub struct State {
     pub hash: i64,
     pub deprecated: bool,
+    /// `raw_hash` of the API object it was mapped from (None: not recorded yet).
+    pub raw_hash: Option<i64>,
+    pub name: Option<String>,
+    /// Its API object has an expiration date.
+    pub expires: bool,
 }
 
 pub fn load_state() -> HashMap<String, State> {
     Spi::connect(|client| -> R<HashMap<String, State>> {
         let rows = client.select(
-            "SELECT model_id, data_hash, deprecated FROM openrouter_model_state",
+            "SELECT model_id, data_hash, deprecated, raw_hash, name, expires FROM openrouter_model_state",
             None,
             &[],
         )?;
@@ -64,6 +69,9 @@ pub fn load_state() -> HashMap<String, State> {
                 State {
                     hash: row.get(2)?.unwrap_or(0),
                     deprecated: row.get(3)?.unwrap_or(false),
+                    raw_hash: row.get(4)?,
+                    name: row.get(5)?,
+                    expires: row.get(6)?.unwrap_or(false),
                 },
             );
         }
@@ -127,6 +135,9 @@ pub struct Plan<'a> {
     pub new: std::collections::HashSet<&'a str>,
     /// The things rows of the `new` models are written already (see `insert_new_models`).
     pub new_written: bool,
+    /// Among the unchanged: models whose state does not record the API object they were
+    /// just mapped from.
+    pub restamp: Vec<&'a MappedModel>,
 }
 
 /// Rows per statement: bounds the memory of the array parameters and of the statement.
@@ -440,6 +451,24 @@ fn write_all(
         })?;
     }
 
+    // Unchanged models mapped again (the API object or the mapping changed, the data did not):
+    // record what they were mapped from, so that the next sync can skip them.
+    for batch in plan.restamp.chunks(BATCH * 4) {
+        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+        let raw_hashes: Vec<i64> = batch.iter().map(|m| m.raw_hash).collect();
+        let names: Vec<Option<&str>> = batch.iter().map(|m| m.name.as_deref()).collect();
+        let expires: Vec<bool> = batch.iter().map(|m| m.expires).collect();
+        in_batch(&mut cx, || {
+            client.update(
+                "UPDATE openrouter_model_state s SET raw_hash = u.raw_hash, name = u.name, expires = u.expires
+                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::bigint[]) AS raw_hash,
+                                unnest($3::text[]) AS name, unnest($4::boolean[]) AS expires) u
+                  WHERE s.model_id = u.id",
+                None,
+                &[ids.into(), raw_hashes.into(), names.into(), expires.into()],
+            )
+        })?;
+    }
     crate::sync::poll(&format!(
         "confirmed {} unchanged models",
         plan.unchanged.len()
@@ -463,18 +492,25 @@ fn write_all(
                 .iter()
                 .map(|m| m.context_length.and_then(|c| i32::try_from(c).ok()))
                 .collect();
+            let raw_hashes: Vec<i64> = batch.iter().map(|m| m.raw_hash).collect();
+            let names: Vec<Option<&str>> = batch.iter().map(|m| m.name.as_deref()).collect();
+            let expires: Vec<bool> = batch.iter().map(|m| m.expires).collect();
             let sql = format!(
                 "INSERT INTO openrouter_model_state AS s
-                        (model_id, data_hash, deprecated, prompt_price, completion_price, context_length)
+                        (model_id, data_hash, deprecated, prompt_price, completion_price, context_length,
+                         raw_hash, name, expires)
                  SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::boolean[]),
-                        unnest($4::text[])::numeric, unnest($5::text[])::numeric, unnest($6::integer[])
+                        unnest($4::text[])::numeric, unnest($5::text[])::numeric, unnest($6::integer[]),
+                        unnest($7::bigint[]), unnest($8::text[]), unnest($9::boolean[])
                  {}",
                 if upsert {
                     "ON CONFLICT (model_id) DO UPDATE
                         SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated,
                             prompt_price = EXCLUDED.prompt_price,
                             completion_price = EXCLUDED.completion_price,
-                            context_length = EXCLUDED.context_length"
+                            context_length = EXCLUDED.context_length,
+                            raw_hash = EXCLUDED.raw_hash, name = EXCLUDED.name,
+                            expires = EXCLUDED.expires"
                 } else {
                     ""
                 }
@@ -490,6 +526,9 @@ fn write_all(
                         prompts.into(),
                         completions.into(),
                         contexts.into(),
+                        raw_hashes.into(),
+                        names.into(),
+                        expires.into(),
                     ],
                 )
             })?;

@@ -4,16 +4,27 @@
 
 use crate::error::{safe_url, SyncError};
 use crate::fetch::{self, Fetched};
-use crate::registry::{assemble, diff, map_part, parse_page, MappedModel, Part};
+use crate::registry::{assemble, diff, map_part_known, parse_page, Known, MappedModel, Part};
 use crate::{gucs, store};
 use pgrx::prelude::*;
 use serde_json::json;
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Models per part of the mapping, at most (and per batch of a streamed first load).
 const MAX_PART: usize = 2000;
 /// A first load of this many models is written part by part while the rest is mapped.
 const STREAM_FROM: usize = 4000;
+
+/// Sets the map of known API objects (empty) if nothing else did, e.g. when reading the state
+/// failed: the mapping workers wait for it, and must not wait forever.
+struct Unblock<'a>(&'a std::sync::OnceLock<HashMap<i64, Known>>);
+
+impl Drop for Unblock<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(HashMap::new());
+    }
+}
 
 pub enum Source {
     /// GET openrouter.api_url (and its links.next pages).
@@ -110,18 +121,23 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     // A first load this large is written while it is mapped (decided once the state is read).
     let may_stream = raw_models.len() >= STREAM_FROM;
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // API objects the previous sync stored unchanged are not mapped again: the workers wait
+    // for this map, set once the state is read (or, should that fail, empty).
+    let known: std::sync::OnceLock<HashMap<i64, Known>> = std::sync::OnceLock::new();
     let (mapped, state, untracked, at, at_elapsed_ms, streamed, repeated) =
         std::thread::scope(|scope| {
             let (tx, results) = std::sync::mpsc::channel();
             let spawn_worker = || {
-                let (tx, parts, next) = (tx.clone(), &parts, &next);
+                let (tx, parts, next, known) = (tx.clone(), &parts, &next, &known);
                 scope.spawn(move || loop {
+                    let known = known.wait();
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(raw) = parts.get(k) else { break };
-                    let part = map_part(k * part_size, raw, today).map(|(mut models, w)| {
-                        models.iter_mut().for_each(MappedModel::encode_jsonb);
-                        (models, w)
-                    });
+                    let part =
+                        map_part_known(k * part_size, raw, today, known).map(|(mut models, w)| {
+                            models.iter_mut().for_each(MappedModel::encode_jsonb);
+                            (models, w)
+                        });
                     let failed = part.is_err();
                     // The receiver is gone when this sync failed: stop.
                     if tx.send((k, part)).is_err() || failed {
@@ -134,6 +150,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             for _ in 0..if may_stream { 1 } else { workers } {
                 spawn_worker();
             }
+            let _unblock = Unblock(&known);
             store::lock();
             poll("locked");
             let at = store::now();
@@ -142,6 +159,20 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             // changed, those whose deprecated flag must change, and any the sync did not write
             // itself.
             let state = store::load_state();
+            let _ = known.set(
+                state
+                    .iter()
+                    .filter(|(_, st)| !st.deprecated && !st.expires)
+                    .filter_map(|(id, st)| {
+                        let known = Known {
+                            id: id.clone(),
+                            name: st.name.clone(),
+                            fingerprint: st.hash,
+                        };
+                        st.raw_hash.map(|h| (h, known))
+                    })
+                    .collect(),
+            );
             let untracked = store::untracked_ids();
             let stream = may_stream && state.is_empty() && untracked.is_empty();
             if may_stream && !stream {
@@ -234,6 +265,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         unchanged: Vec::new(),
         new: Default::default(),
         new_written: streamed,
+        restamp: Vec::new(),
     };
     let mut unchanged_live = 0;
     for m in &registry.models {
@@ -241,6 +273,9 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             Some(st) if st.hash == m.fingerprint && st.deprecated == m.expired => {
                 plan.unchanged.push(m.id.as_str());
                 unchanged_live += usize::from(!st.deprecated);
+                if st.raw_hash != Some(m.raw_hash) || st.name != m.name || st.expires != m.expires {
+                    plan.restamp.push(m);
+                }
             }
             found => {
                 if found.is_none() && !untracked_set.contains(m.id.as_str()) {

@@ -57,6 +57,11 @@ pub struct MappedModel {
     pub fingerprint: i64,
     /// The API said "-1" for the prompt or completion price.
     pub variable_price: bool,
+    /// `raw_hash` of the API's object: an unchanged object need not be mapped again.
+    pub raw_hash: i64,
+    /// The object has an expiration date: whether it is past depends on the day, so it is
+    /// mapped on every sync.
+    pub expires: bool,
 }
 
 impl MappedModel {
@@ -304,6 +309,75 @@ fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
 /// the warnings about them.
 pub type Part = (Vec<MappedModel>, Vec<String>);
 
+/// Bump when the mapping changes what it writes for the same API object: every model is then
+/// mapped again once (the crate version is part of the seed too).
+const MAPPING_REVISION: &str = "1";
+
+/// XXH3 of a model object as the API sent it, seeded with the mapping's version: equal
+/// hashes mean the same input to the same mapping.
+pub fn raw_hash(raw: &str) -> i64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        xxhash_rust::xxh3::xxh3_64(
+            format!("{}/{MAPPING_REVISION}", env!("CARGO_PKG_VERSION")).as_bytes(),
+        )
+    });
+    xxhash_rust::xxh3::xxh3_64_with_seed(raw.as_bytes(), seed) as i64
+}
+
+/// What the previous sync stored for a model whose API object it saw unchanged.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub id: String,
+    pub name: Option<String>,
+    /// `fingerprint` of its data.
+    pub fingerprint: i64,
+}
+
+impl MappedModel {
+    /// A model the previous sync stored from the very same API object (and that cannot
+    /// expire): no data, only what labs, the plan and the summary need.
+    pub fn known(known: &Known, raw_hash: i64) -> MappedModel {
+        MappedModel {
+            id: known.id.clone(),
+            lab: known.id.split('/').next().unwrap_or_default().to_string(),
+            data: String::new(),
+            jsonb: None,
+            name: known.name.clone(),
+            context_length: None,
+            expired: false,
+            pricing: String::new(),
+            fingerprint: known.fingerprint,
+            variable_price: false,
+            raw_hash,
+            expires: false,
+        }
+    }
+}
+
+/// `map_part`, except that objects found in `known` (by `raw_hash`) are not mapped again:
+/// their entry is `MappedModel::known`.
+pub fn map_part_known(
+    offset: usize,
+    raw_models: &[&str],
+    today: chrono::NaiveDate,
+    known: &HashMap<i64, Known>,
+) -> Result<Part, ModelError> {
+    if known.is_empty() {
+        return map_part(offset, raw_models, today);
+    }
+    let mut warnings = Vec::new();
+    let mut out = Vec::with_capacity(raw_models.len());
+    for (i, raw) in raw_models.iter().enumerate() {
+        let h = raw_hash(raw);
+        match known.get(&h) {
+            Some(k) => out.push(MappedModel::known(k, h)),
+            None => out.extend(map_one(offset + i, raw, today, &mut warnings)?),
+        }
+    }
+    Ok((out, warnings))
+}
+
 /// Maps `raw_models`, the models of the response from position `offset` on.
 pub fn map_part(
     offset: usize,
@@ -524,6 +598,7 @@ fn map_one(
         .as_deref()
         .and_then(parse_date)
         .is_some_and(|d| d < today);
+    let expires = expiration_date.is_some();
 
     let (variant, base_id) = match id.rsplit_once(':') {
         Some((base, v)) if !v.is_empty() && !v.contains('/') => (Some(v), base),
@@ -589,6 +664,8 @@ fn map_one(
         name,
         context_length,
         expired,
+        raw_hash: raw_hash(raw_model),
+        expires,
     };
     Ok(Some(mapped))
 }
