@@ -4,7 +4,7 @@
 
 use crate::error::{safe_url, SyncError};
 use crate::fetch::{self, Fetched};
-use crate::registry::{assemble, diff, map_part_known, parse_page, Known, MappedModel, Part};
+use crate::registry::{assemble, diff, map_part, parse_page, Known, MappedModel, Part};
 use crate::{gucs, store};
 use pgrx::prelude::*;
 use serde_json::json;
@@ -133,11 +133,10 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     let known = known.wait();
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(raw) = parts.get(k) else { break };
-                    let part =
-                        map_part_known(k * part_size, raw, today, known).map(|(mut models, w)| {
-                            models.iter_mut().for_each(MappedModel::encode_jsonb);
-                            (models, w)
-                        });
+                    let part = map_part(k * part_size, raw, today, known).map(|(mut models, w)| {
+                        models.iter_mut().for_each(MappedModel::encode_jsonb);
+                        (models, w)
+                    });
                     let failed = part.is_err();
                     // The receiver is gone when this sync failed: stop.
                     if tx.send((k, part)).is_err() || failed {

@@ -43,9 +43,9 @@ pub struct Metadata {
 pub struct MappedModel {
     pub id: String,
     pub lab: String,
-    /// `things.data`, as JSON text (emptied by `Registry::encode_jsonb` where `jsonb` holds it).
+    /// `things.data`, as JSON text (emptied by `encode_jsonb` where `jsonb` holds it).
     pub data: String,
-    /// `things.data` as a jsonb body (see `jsonb`), once `Registry::encode_jsonb` ran.
+    /// `things.data` as a jsonb body (see `jsonb`), once `encode_jsonb` ran.
     pub jsonb: Option<Vec<u8>>,
     pub name: Option<String>,
     pub context_length: Option<i64>,
@@ -98,36 +98,13 @@ pub struct Registry {
 }
 
 impl MappedModel {
-    /// Encodes `data` as a jsonb body into `jsonb` and frees the text (kept where the
-    /// encoder declines).
+    /// Encodes `data` as a jsonb body into `jsonb` and frees the text: the binary is a quarter
+    /// smaller, and the writes then only copy it. The text stays where the encoder declines.
     pub fn encode_jsonb(&mut self) {
         if let Ok(body) = super::jsonb::encode(&self.data) {
             self.jsonb = Some(body);
             self.data = String::new();
         }
-    }
-}
-
-impl Registry {
-    /// Encodes every model's data as a jsonb body (on a few threads) and frees its text:
-    /// the binary is a quarter smaller, and the writes then only copy it. A model the encoder
-    /// declines keeps its text.
-    pub fn encode_jsonb(&mut self) {
-        let threads = if self.models.len() < 200 {
-            1
-        } else {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(4)
-        };
-        let chunk = self.models.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            for part in self.models.chunks_mut(chunk) {
-                scope.spawn(move || {
-                    part.iter_mut().for_each(MappedModel::encode_jsonb);
-                });
-            }
-        });
     }
 }
 
@@ -355,39 +332,24 @@ impl MappedModel {
     }
 }
 
-/// `map_part`, except that objects found in `known` (by `raw_hash`) are not mapped again:
-/// their entry is `MappedModel::known`.
-pub fn map_part_known(
+/// Maps `raw_models`, the models of the response from position `offset` on. Objects found
+/// in `known` (by `raw_hash`) are not mapped again: their entry is `MappedModel::known`.
+pub fn map_part(
     offset: usize,
     raw_models: &[&str],
     today: chrono::NaiveDate,
     known: &HashMap<i64, Known>,
 ) -> Result<Part, ModelError> {
-    if known.is_empty() {
-        return map_part(offset, raw_models, today);
-    }
     let mut warnings = Vec::new();
     let mut out = Vec::with_capacity(raw_models.len());
     for (i, raw) in raw_models.iter().enumerate() {
-        let h = raw_hash(raw);
-        match known.get(&h) {
-            Some(k) => out.push(MappedModel::known(k, h)),
+        let known = (!known.is_empty())
+            .then(|| raw_hash(raw))
+            .and_then(|h| Some(MappedModel::known(known.get(&h)?, h)));
+        match known {
+            Some(m) => out.push(m),
             None => out.extend(map_one(offset + i, raw, today, &mut warnings)?),
         }
-    }
-    Ok((out, warnings))
-}
-
-/// Maps `raw_models`, the models of the response from position `offset` on.
-pub fn map_part(
-    offset: usize,
-    raw_models: &[&str],
-    today: chrono::NaiveDate,
-) -> Result<Part, ModelError> {
-    let mut warnings = Vec::new();
-    let mut out = Vec::with_capacity(raw_models.len());
-    for (i, raw) in raw_models.iter().enumerate() {
-        out.extend(map_one(offset + i, raw, today, &mut warnings)?);
     }
     Ok((out, warnings))
 }
@@ -427,30 +389,14 @@ pub fn assemble(parts: Vec<Part>) -> Registry {
 
 /// Maps every model of a complete registry (all pages, in order). `today` decides which
 /// expiration dates are past. Models repeated in the response keep their last occurrence.
+/// (The sync maps in parts on several threads, see sync.rs; this is the one-part form.)
 pub fn map_models(raw_models: &[&str], today: chrono::NaiveDate) -> Result<Registry, ModelError> {
-    // Mapping is pure CPU work: large registries are mapped on a few threads (no Postgres
-    // calls happen here), then merged in API order.
-    // A thread costs tens of microseconds to start; a model takes about ten to map.
-    let threads = if raw_models.len() < 200 {
-        1
-    } else {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4)
-    };
-    let chunk = raw_models.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Part, ModelError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = raw_models
-            .chunks(chunk)
-            .enumerate()
-            .map(|(n, part)| scope.spawn(move || map_part(n * chunk, part, today)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    Ok(assemble(parts.into_iter().collect::<Result<_, _>>()?))
+    Ok(assemble(vec![map_part(
+        0,
+        raw_models,
+        today,
+        &HashMap::new(),
+    )?]))
 }
 
 /// One model; `Ok(None)` when it is skipped (with a warning).
