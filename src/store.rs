@@ -199,22 +199,89 @@ fn insert_new_batch(
 /// Rewrites the things rows of models (data and content), e.g. a repeated model written
 /// with its first occurrence during a streamed first load.
 pub fn rewrite_models(models: &[&MappedModel], at: &str) {
-    Spi::connect_mut(|client| -> R<()> {
-        let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
-        let docs: Vec<Doc> = models.iter().map(|m| m.doc()).collect();
-        upsert_things(
-            client,
-            "models",
-            "Model",
-            ids,
-            jsonb_array(&docs),
+    Spi::connect_mut(|client| upsert_models(client, models, at).map(|_| ()))
+        .unwrap_or_else(|e| pgrx::error!("openrouter: writing the registry failed: {e}"))
+}
+
+/// Inserts or overwrites the things rows of models; returns (inserted, updated).
+fn upsert_models(client: &mut SpiClient<'_>, models: &[&MappedModel], at: &str) -> R<(i64, i64)> {
+    let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+    let docs: Vec<Doc> = models.iter().map(|m| m.doc()).collect();
+    upsert_things(
+        client,
+        "models",
+        "Model",
+        ids,
+        jsonb_array(&docs),
+        None,
+        at,
+        true,
+    )
+}
+
+/// The state rows of `batch` (see openrouter_model_state); `upsert` where some may exist.
+fn write_state(
+    client: &mut SpiClient<'_>,
+    cx: &mut PgMemoryContexts,
+    batch: &[&MappedModel],
+    upsert: bool,
+) -> R<()> {
+    let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
+    let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
+    let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
+    let prices: Vec<_> = batch.iter().map(|m| m.prices()).collect();
+    let price = |key: &str| -> Vec<Option<&str>> {
+        prices
+            .iter()
+            .map(|p| p.get(key).and_then(|p| p.as_deref()))
+            .collect()
+    };
+    let (prompts, completions) = (price("prompt"), price("completion"));
+    let contexts: Vec<Option<i32>> = batch
+        .iter()
+        .map(|m| m.context_length.and_then(|c| i32::try_from(c).ok()))
+        .collect();
+    let raw_hashes: Vec<i64> = batch.iter().map(|m| m.raw_hash).collect();
+    let names: Vec<Option<&str>> = batch.iter().map(|m| m.name.as_deref()).collect();
+    let expires: Vec<bool> = batch.iter().map(|m| m.expires).collect();
+    let sql = format!(
+        "INSERT INTO openrouter_model_state AS s
+                (model_id, data_hash, deprecated, prompt_price, completion_price, context_length,
+                 raw_hash, name, expires)
+         SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::boolean[]),
+                unnest($4::text[])::numeric, unnest($5::text[])::numeric, unnest($6::integer[]),
+                unnest($7::bigint[]), unnest($8::text[]), unnest($9::boolean[])
+         {}",
+        if upsert {
+            "ON CONFLICT (model_id) DO UPDATE
+                SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated,
+                    prompt_price = EXCLUDED.prompt_price,
+                    completion_price = EXCLUDED.completion_price,
+                    context_length = EXCLUDED.context_length,
+                    raw_hash = EXCLUDED.raw_hash, name = EXCLUDED.name,
+                    expires = EXCLUDED.expires"
+        } else {
+            ""
+        }
+    );
+    in_batch(cx, || {
+        client.update(
+            &sql,
             None,
-            at,
-            true,
-        )?;
-        Ok(())
-    })
-    .unwrap_or_else(|e| pgrx::error!("openrouter: writing the registry failed: {e}"))
+            &[
+                ids.into(),
+                hashes.into(),
+                expired.into(),
+                prompts.into(),
+                completions.into(),
+                contexts.into(),
+                raw_hashes.into(),
+                names.into(),
+                expires.into(),
+            ],
+        )
+    })?;
+    Ok(())
 }
 
 /// Inserts or updates registry objects of one namespace in `things`; returns (inserted,
@@ -419,20 +486,7 @@ fn write_all(
         }
     }
     for batch in known.chunks(BATCH) {
-        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-        let docs: Vec<Doc> = batch.iter().map(|m| m.doc()).collect();
-        let row = in_batch(&mut cx, || {
-            upsert_things(
-                client,
-                "models",
-                "Model",
-                ids,
-                jsonb_array(&docs),
-                None,
-                at,
-                true,
-            )
-        })?;
+        let row = in_batch(&mut cx, || upsert_models(client, batch, at))?;
         inserted += row.0;
         updated += row.1;
     }
@@ -451,88 +505,19 @@ fn write_all(
         })?;
     }
 
-    // Unchanged models mapped again (the API object or the mapping changed, the data did not):
-    // record what they were mapped from, so that the next sync can skip them.
-    for batch in plan.restamp.chunks(BATCH * 4) {
-        let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-        let raw_hashes: Vec<i64> = batch.iter().map(|m| m.raw_hash).collect();
-        let names: Vec<Option<&str>> = batch.iter().map(|m| m.name.as_deref()).collect();
-        let expires: Vec<bool> = batch.iter().map(|m| m.expires).collect();
-        in_batch(&mut cx, || {
-            client.update(
-                "UPDATE openrouter_model_state s SET raw_hash = u.raw_hash, name = u.name, expires = u.expires
-                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::bigint[]) AS raw_hash,
-                                unnest($3::text[]) AS name, unnest($4::boolean[]) AS expires) u
-                  WHERE s.model_id = u.id",
-                None,
-                &[ids.into(), raw_hashes.into(), names.into(), expires.into()],
-            )
-        })?;
-    }
     crate::sync::poll(&format!(
         "confirmed {} unchanged models",
         plan.unchanged.len()
     ));
     // What the sync wrote, for the next one. New models have no state row yet (that is what
-    // makes them new): a plain INSERT, cheaper than the upsert the others need.
-    for (models, upsert) in [(&fresh, false), (&known, true)] {
-        for batch in models.chunks(BATCH) {
-            let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-            let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
-            let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
-            let prices: Vec<_> = batch.iter().map(|m| m.prices()).collect();
-            let price = |key: &str| -> Vec<Option<&str>> {
-                prices
-                    .iter()
-                    .map(|p| p.get(key).and_then(|p| p.as_deref()))
-                    .collect()
-            };
-            let (prompts, completions) = (price("prompt"), price("completion"));
-            let contexts: Vec<Option<i32>> = batch
-                .iter()
-                .map(|m| m.context_length.and_then(|c| i32::try_from(c).ok()))
-                .collect();
-            let raw_hashes: Vec<i64> = batch.iter().map(|m| m.raw_hash).collect();
-            let names: Vec<Option<&str>> = batch.iter().map(|m| m.name.as_deref()).collect();
-            let expires: Vec<bool> = batch.iter().map(|m| m.expires).collect();
-            let sql = format!(
-                "INSERT INTO openrouter_model_state AS s
-                        (model_id, data_hash, deprecated, prompt_price, completion_price, context_length,
-                         raw_hash, name, expires)
-                 SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::boolean[]),
-                        unnest($4::text[])::numeric, unnest($5::text[])::numeric, unnest($6::integer[]),
-                        unnest($7::bigint[]), unnest($8::text[]), unnest($9::boolean[])
-                 {}",
-                if upsert {
-                    "ON CONFLICT (model_id) DO UPDATE
-                        SET data_hash = EXCLUDED.data_hash, deprecated = EXCLUDED.deprecated,
-                            prompt_price = EXCLUDED.prompt_price,
-                            completion_price = EXCLUDED.completion_price,
-                            context_length = EXCLUDED.context_length,
-                            raw_hash = EXCLUDED.raw_hash, name = EXCLUDED.name,
-                            expires = EXCLUDED.expires"
-                } else {
-                    ""
-                }
-            );
-            in_batch(&mut cx, || {
-                client.update(
-                    &sql,
-                    None,
-                    &[
-                        ids.into(),
-                        hashes.into(),
-                        expired.into(),
-                        prompts.into(),
-                        completions.into(),
-                        contexts.into(),
-                        raw_hashes.into(),
-                        names.into(),
-                        expires.into(),
-                    ],
-                )
-            })?;
-        }
+    // makes them new): a plain INSERT, cheaper than the upsert the others need. Unchanged
+    // models mapped again (their API object or the mapping changed, their data did not) get
+    // the record of what they were mapped from, so that the next sync can skip them.
+    for batch in fresh.chunks(BATCH) {
+        write_state(client, &mut cx, batch, false)?;
+    }
+    for batch in known.chunks(BATCH).chain(plan.restamp.chunks(BATCH)) {
+        write_state(client, &mut cx, batch, true)?;
     }
 
     // Models that vanished upstream: kept, marked, with the time they were first missed.
