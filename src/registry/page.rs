@@ -23,10 +23,67 @@ pub struct Page<'a> {
 
 #[derive(Deserialize)]
 struct PageDoc<'a> {
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "data_field")]
+    data: Option<Data<'a>>,
     #[serde(borrow, default)]
     links: Option<&'a RawValue>,
+}
+
+/// What `"data"` holds: the models, or what it is instead of an array.
+enum Data<'a> {
+    Models(Vec<&'a RawValue>),
+    Not(&'static str),
+}
+
+/// Reads `"data"` in the same pass as the rest of the body (a 49 MB body is scanned once,
+/// not once for the page and again for its array).
+fn data_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Data<'de>>, D::Error> {
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = Data<'de>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of models")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Data<'de>, A::Error> {
+            let mut models = Vec::with_capacity(seq.size_hint().unwrap_or(0).max(512));
+            while let Some(m) = seq.next_element::<&'de RawValue>()? {
+                models.push(m);
+            }
+            Ok(Data::Models(models))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Data<'de>, A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(Data::Not("an object"))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Data<'de>, E> {
+            Ok(Data::Not("a string"))
+        }
+        fn visit_unit<E>(self) -> Result<Data<'de>, E> {
+            Ok(Data::Not("null"))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Data<'de>, E> {
+            Ok(Data::Not("not an array"))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Data<'de>, E> {
+            Ok(Data::Not("not an array"))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Data<'de>, E> {
+            Ok(Data::Not("not an array"))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Data<'de>, E> {
+            Ok(Data::Not("not an array"))
+        }
+    }
+    d.deserialize_any(Visit).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -53,18 +110,15 @@ pub fn parse_page(body: &str) -> Result<Page<'_>, ShapeError> {
         });
     }
     let doc: PageDoc<'_> = serde_json::from_str(body).map_err(classify)?;
-    let data = doc
-        .data
-        .ok_or_else(|| ShapeError::Shape("no \"data\" key in the response".into()))?;
-    let models: Vec<&RawValue> = serde_json::from_str(data.get()).map_err(|_| {
-        let kind = match data.get().trim_start().as_bytes().first() {
-            Some(b'{') => "an object",
-            Some(b'"') => "a string",
-            Some(b'n') => "null",
-            _ => "not an array",
-        };
-        ShapeError::Shape(format!("\"data\" is {kind}, expected an array of models"))
-    })?;
+    let models = match doc.data {
+        None => return Err(ShapeError::Shape("no \"data\" key in the response".into())),
+        Some(Data::Not(kind)) => {
+            return Err(ShapeError::Shape(format!(
+                "\"data\" is {kind}, expected an array of models"
+            )))
+        }
+        Some(Data::Models(models)) => models,
+    };
     let next = match doc.links {
         None => None,
         Some(raw) => match serde_json::from_str::<Links>(raw.get()) {
@@ -112,6 +166,30 @@ mod tests {
             e,
             ShapeError::Shape("\"data\" is an object, expected an array of models".into())
         );
+        for (body, kind) in [
+            (r#"{"data":null}"#, "null"),
+            (r#"{"data":"a/b"}"#, "a string"),
+            (r#"{"data":5}"#, "not an array"),
+            (r#"{"data":true,"links":{}}"#, "not an array"),
+        ] {
+            assert_eq!(
+                parse_page(body).unwrap_err(),
+                ShapeError::Shape(format!("\"data\" is {kind}, expected an array of models"))
+            );
+        }
+        // Broken JSON inside "data" is broken JSON, whatever "data" holds.
+        assert!(matches!(
+            parse_page(r#"{"data":{"id":"a/b",}}"#),
+            Err(ShapeError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_page(r#"{"data":[{"id":"a/b"},{"id":}]}"#),
+            Err(ShapeError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_page(r#"{"data":[{"id":"a/b"}],"data":[]}"#),
+            Err(ShapeError::Shape(_))
+        ));
         assert!(matches!(
             parse_page(r#"{"error":{"message":"x"}}"#),
             Err(ShapeError::Shape(_))
