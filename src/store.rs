@@ -10,7 +10,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgMemoryContexts;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// Serialises syncs: two concurrent syncs cannot interleave their writes.
 const SYNC_LOCK_KEY: i64 = 0x6f70_656e_726f_7574; // "openrout"
@@ -132,7 +132,7 @@ pub struct Plan<'a> {
     pub changed: Vec<&'a MappedModel>,
     pub unchanged: Vec<&'a str>,
     /// Among `changed`: models not stored at all yet (a plain INSERT, cheaper than an upsert).
-    pub new: std::collections::HashSet<&'a str>,
+    pub new: foldhash::HashSet<&'a str>,
     /// The things rows of the `new` models are written already (see `insert_new_models`).
     pub new_written: bool,
     /// Among the unchanged: models whose state does not record the API object they were

@@ -8,7 +8,7 @@ use crate::registry::{assemble, diff, map_part, parse_page, Known, MappedModel, 
 use crate::{gucs, store};
 use pgrx::prelude::*;
 use serde_json::json;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::time::Instant;
 
 /// Models per part of the mapping, at most (and per batch of a streamed first load).
@@ -180,8 +180,8 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 }
             }
             drop(tx);
-            let mut seen = std::collections::HashSet::new();
-            let mut repeated = std::collections::HashSet::new();
+            let mut seen = HashSet::new();
+            let mut repeated = HashSet::new();
             let mut waiting: Vec<Option<Part>> = (0..parts.len()).map(|_| None).collect();
             let mut mapped = Vec::with_capacity(parts.len());
             while mapped.len() < parts.len() {
@@ -257,7 +257,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         );
     }
 
-    let untracked_set: std::collections::HashSet<&str> =
+    let untracked_set: HashSet<&str> =
         untracked.iter().map(String::as_str).collect();
     let mut plan = store::Plan {
         changed: Vec::new(),
@@ -284,9 +284,9 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             }
         }
     }
-    let listed: std::collections::HashSet<&str> =
+    let listed: HashSet<&str> =
         registry.models.iter().map(|m| m.id.as_str()).collect();
-    let changed_ids: std::collections::HashSet<&str> =
+    let changed_ids: HashSet<&str> =
         plan.changed.iter().map(|m| m.id.as_str()).collect();
     // The prior state of everything that may have changed: changed models, vanished ones, untracked ones.
     let mut prior_ids: Vec<&str> = changed_ids

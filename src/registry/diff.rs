@@ -3,7 +3,8 @@
 //! against a response that would wipe the registry. Pure Rust.
 
 use super::mapping::MappedModel;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// What is stored about one model, as far as change tracking needs it.
 #[derive(Debug, Clone, Default)]

@@ -3,7 +3,7 @@
 //! what the API does not say (website, founding year, headquarters).
 
 use serde::Serialize;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 pub struct Curated {
     pub id: &'static str,

@@ -7,7 +7,8 @@ use super::labs::{self, LabAccumulator, LabData};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use std::collections::{BTreeMap, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeMap;
 
 /// Context lengths outside this range are treated as nonsense (and stored as null).
 pub const MAX_CONTEXT_LENGTH: i64 = 100_000_000;
