@@ -6,11 +6,11 @@
 
 use crate::registry::diff::{prices_from_stored, Diff, Prior};
 use crate::registry::{MappedModel, Registry};
+use foldhash::{HashMap, HashMapExt};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgMemoryContexts;
-use foldhash::{HashMap, HashMapExt};
 
 /// Serialises syncs: two concurrent syncs cannot interleave their writes.
 const SYNC_LOCK_KEY: i64 = 0x6f70_656e_726f_7574; // "openrout"

@@ -6,15 +6,13 @@ use crate::error::{safe_url, SyncError};
 use crate::fetch::{self, Fetched};
 use crate::registry::{assemble, diff, map_part, parse_page, Known, MappedModel, Part};
 use crate::{gucs, store};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use pgrx::prelude::*;
 use serde_json::json;
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::time::Instant;
 
 /// Models per part of the mapping, at most (and per batch of a streamed first load).
 const MAX_PART: usize = 2000;
-/// A first load of this many models is written part by part while the rest is mapped.
-const STREAM_FROM: usize = 4000;
 
 /// Sets the map of known API objects (empty) if nothing else did, e.g. when reading the state
 /// failed: the mapping workers wait for it, and must not wait forever.
@@ -106,8 +104,9 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let today = chrono::Utc::now().date_naive();
     // Mapping (and encoding the jsonb) is pure Rust, done part by part on helper threads and
     // received here in API order. Meanwhile this thread takes the lock and reads what the
-    // previous sync stored; on a large first load it also writes the things rows of each
-    // part as it arrives, so that mapping and writing overlap.
+    // previous sync stored; on a first load it also writes the things rows of each part as
+    // it arrives, so that mapping and writing overlap. Whenever it would wait for a part,
+    // it maps one itself.
     let workers = if raw_models.len() < 200 {
         1
     } else {
@@ -118,25 +117,28 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     // Parts small enough for every worker to get some, large enough to keep statements few.
     let part_size = raw_models.len().div_ceil(2 * workers).clamp(100, MAX_PART);
     let parts: Vec<&[&str]> = raw_models.chunks(part_size).collect();
-    // A first load this large is written while it is mapped (decided once the state is read).
-    let may_stream = raw_models.len() >= STREAM_FROM;
     let next = std::sync::atomic::AtomicUsize::new(0);
     // API objects the previous sync stored unchanged are not mapped again: the workers wait
     // for this map, set once the state is read (or, should that fail, empty).
     let known: std::sync::OnceLock<HashMap<i64, Known>> = std::sync::OnceLock::new();
+    // Part k, mapped and its documents encoded as jsonb, by whichever thread takes it.
+    let map_encoded = |k: usize, raw: &[&str], known: &HashMap<i64, Known>| {
+        map_part(k * part_size, raw, today, known).map(|(mut models, w)| {
+            models.iter_mut().for_each(MappedModel::encode_jsonb);
+            (models, w)
+        })
+    };
     let (mapped, state, untracked, at, at_elapsed_ms, streamed, repeated) =
         std::thread::scope(|scope| {
             let (tx, results) = std::sync::mpsc::channel();
             let spawn_worker = || {
-                let (tx, parts, next, known) = (tx.clone(), &parts, &next, &known);
+                let (tx, parts, next, known, map_encoded) =
+                    (tx.clone(), &parts, &next, &known, &map_encoded);
                 scope.spawn(move || loop {
                     let known = known.wait();
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(raw) = parts.get(k) else { break };
-                    let part = map_part(k * part_size, raw, today, known).map(|(mut models, w)| {
-                        models.iter_mut().for_each(MappedModel::encode_jsonb);
-                        (models, w)
-                    });
+                    let part = map_encoded(k, raw, known);
                     let failed = part.is_err();
                     // The receiver is gone when this sync failed: stop.
                     if tx.send((k, part)).is_err() || failed {
@@ -144,11 +146,9 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     }
                 });
             };
-            // While a load may be streamed, one worker: this thread's writes need the other
-            // core. Otherwise every worker, now.
-            for _ in 0..if may_stream { 1 } else { workers } {
-                spawn_worker();
-            }
+            // One worker until the state is read: a first load is streamed, and this thread's
+            // writes need the other core. (The workers wait for the state anyway.)
+            spawn_worker();
             let _unblock = Unblock(&known);
             store::lock();
             poll("locked");
@@ -173,8 +173,8 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     .collect(),
             );
             let untracked = store::untracked_ids();
-            let stream = may_stream && state.is_empty() && untracked.is_empty();
-            if may_stream && !stream {
+            let stream = state.is_empty() && untracked.is_empty();
+            if !stream {
                 for _ in 1..workers {
                     spawn_worker();
                 }
@@ -187,6 +187,24 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             while mapped.len() < parts.len() {
                 // The parts in API order, whichever worker finishes first.
                 let Some(part) = waiting[mapped.len()].take() else {
+                    // Rather than wait for the workers, map the next part not taken yet.
+                    if let Ok(received) = results.try_recv() {
+                        match received {
+                            (k, Ok(part)) => waiting[k] = Some(part),
+                            (_, Err(e)) => {
+                                return (Err(e), state, untracked, at, 0.0, false, repeated)
+                            }
+                        }
+                        continue;
+                    }
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let Some(raw) = parts.get(k) {
+                        match map_encoded(k, raw, known.wait()) {
+                            Ok(part) => waiting[k] = Some(part),
+                            Err(e) => return (Err(e), state, untracked, at, 0.0, false, repeated),
+                        }
+                        continue;
+                    }
                     match results.recv() {
                         Ok((k, Ok(part))) => waiting[k] = Some(part),
                         Ok((_, Err(e))) => {
@@ -257,8 +275,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         );
     }
 
-    let untracked_set: HashSet<&str> =
-        untracked.iter().map(String::as_str).collect();
+    let untracked_set: HashSet<&str> = untracked.iter().map(String::as_str).collect();
     let mut plan = store::Plan {
         changed: Vec::new(),
         unchanged: Vec::new(),
@@ -284,10 +301,8 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             }
         }
     }
-    let listed: HashSet<&str> =
-        registry.models.iter().map(|m| m.id.as_str()).collect();
-    let changed_ids: HashSet<&str> =
-        plan.changed.iter().map(|m| m.id.as_str()).collect();
+    let listed: HashSet<&str> = registry.models.iter().map(|m| m.id.as_str()).collect();
+    let changed_ids: HashSet<&str> = plan.changed.iter().map(|m| m.id.as_str()).collect();
     // The prior state of everything that may have changed: changed models, vanished ones, untracked ones.
     let mut prior_ids: Vec<&str> = changed_ids
         .iter()

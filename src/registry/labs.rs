@@ -2,8 +2,8 @@
 //! the lab's models ("Mistral: Devstral Small" -> "Mistral"); a small curated table adds
 //! what the API does not say (website, founding year, headquarters).
 
-use serde::Serialize;
 use foldhash::HashMap;
+use serde::Serialize;
 
 pub struct Curated {
     pub id: &'static str,

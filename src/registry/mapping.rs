@@ -4,10 +4,10 @@
 
 use super::decimal::{canonical_decimal, parse_price, Price};
 use super::labs::{self, LabAccumulator, LabData};
+use foldhash::{HashMap, HashMapExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use foldhash::{HashMap, HashMapExt};
 use std::collections::BTreeMap;
 
 /// Context lengths outside this range are treated as nonsense (and stored as null).
