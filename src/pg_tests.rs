@@ -952,6 +952,55 @@ mod tests {
         assert_eq!(empty, Some(true));
     }
 
+    /// The stored models, row by row, against the same documents stored by the server itself
+    /// (jsonb_in, then its toaster) into a copy of things: which rows are compressed, how,
+    /// and how many bytes each takes. Returns (models, compressed with LZ4, rows that differ).
+    fn compare_with_server_toasting() -> (i64, i64, i64) {
+        run("CREATE TEMP TABLE server_made (LIKE things INCLUDING ALL)");
+        run("INSERT INTO server_made
+             SELECT ns, id, type, (data::text)::jsonb, data->>'description', created_at, updated_at
+               FROM things WHERE ns = 'models'");
+        let row = Spi::get_three::<i64, i64, i64>(
+            "SELECT count(*),
+                    count(*) FILTER (WHERE pg_column_compression(t.data) = 'lz4'),
+                    count(*) FILTER (WHERE t.data <> s.data OR t.content IS DISTINCT FROM s.content
+                                        OR pg_column_compression(t.data) IS DISTINCT FROM pg_column_compression(s.data)
+                                        OR pg_column_size(t.data) <> pg_column_size(s.data))
+               FROM things t JOIN server_made s USING (ns, id)",
+        )
+        .unwrap();
+        run("DROP TABLE server_made");
+        (row.0.unwrap(), row.1.unwrap(), row.2.unwrap())
+    }
+
+    #[pg_test]
+    fn documents_are_compressed_as_the_server_would() {
+        // things.data is COMPRESSION lz4: the mapping threads compress the documents the
+        // toaster would compress, and the rows come out as the server makes them.
+        let server = TestServer::registry(fixture(NEW), None);
+        point_at(&server.models_url());
+        sync();
+        let (models, lz4, differ) = compare_with_server_toasting();
+        assert_eq!(models, 346);
+        assert!(lz4 > 250, "{lz4} of {models} compressed");
+        assert_eq!(differ, 0, "rows unlike the server's own");
+        // Read back: every field of every model, through the views as through the table.
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns = 'models' AND data = (data::text)::jsonb AND content = data->>'description'"),
+            346
+        );
+        // With another method on the column (a DBA's choice), the server compresses, as it
+        // would anyway: nothing arrives as LZ4.
+        run("TRUNCATE things, relationships, openrouter_model_state, openrouter_price_history");
+        run("ALTER TABLE things ALTER COLUMN data SET COMPRESSION pglz");
+        sync();
+        let (models, lz4, differ) = compare_with_server_toasting();
+        assert_eq!((models, lz4, differ), (346, 0, 0));
+        assert!(
+            count("SELECT count(*) FROM things WHERE pg_column_compression(data) = 'pglz'") > 250
+        );
+    }
+
     #[pg_test]
     fn vanished_models_are_kept_marked_and_come_back() {
         let (old_ids, new_ids, expired) = (ids_of(OLD), ids_of(NEW), expired_in(NEW));

@@ -44,6 +44,31 @@ pub fn lock() {
     .expect("advisory lock");
 }
 
+/// Where the mapping threads may compress model documents themselves (see registry::lz4):
+/// the row length above which the toaster compresses `things.data` with LZ4, or `None`
+/// where it would not use LZ4 (another method, storage without compression, no liblz4 in
+/// this process, a big-endian machine).
+pub fn lz4_above() -> Option<usize> {
+    if !cfg!(target_endian = "little") || !crate::registry::lz4::available() {
+        return None;
+    }
+    // toast_tuple_target (TOAST_TUPLE_TARGET by default: a quarter page, MAXALIGNed down)
+    // less the tuple header; compression lz4 on the column, or by default.
+    Spi::get_one::<i32>(
+        "SELECT coalesce((SELECT o.option_value::int FROM pg_options_to_table(c.reloptions) o
+                           WHERE o.option_name = 'toast_tuple_target'),
+                         ((current_setting('block_size')::int - 40) / 4) & ~7) - 24
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE a.attrelid = 'things'::regclass AND a.attname = 'data'
+            AND a.attstorage IN ('x', 'm')
+            AND (a.attcompression = 'l'
+                 OR (a.attcompression::text = '' AND current_setting('default_toast_compression') = 'lz4'))",
+    )
+    .ok()
+    .flatten()
+    .and_then(|n| usize::try_from(n).ok())
+}
+
 /// What the sync wrote last time, per model: data hash and deprecated flag.
 pub struct State {
     pub hash: i64,
@@ -183,14 +208,16 @@ fn insert_new_batch(
 ) -> R<i64> {
     let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
     let docs: Vec<Doc> = batch.iter().map(|m| m.doc()).collect();
+    let contents: Vec<&str> = batch.iter().map(|m| m.description.as_str()).collect();
     in_batch(cx, || {
         client
             .update(
                 "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
-                 SELECT 'models', u.id, 'Model', u.data, u.data->>'description', $3::timestamptz, $3::timestamptz
-                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data) u",
+                 SELECT 'models', u.id, 'Model', u.data, u.content, $3::timestamptz, $3::timestamptz
+                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data,
+                                unnest($4::text[]) AS content) u",
                 None,
-                &[ids.into(), jsonb_array(&docs), at.into()],
+                &[ids.into(), jsonb_array(&docs), at.into(), contents.into()],
             )
             .map(|t| t.len() as i64)
     })
@@ -207,13 +234,14 @@ pub fn rewrite_models(models: &[&MappedModel], at: &str) {
 fn upsert_models(client: &mut SpiClient<'_>, models: &[&MappedModel], at: &str) -> R<(i64, i64)> {
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
     let docs: Vec<Doc> = models.iter().map(|m| m.doc()).collect();
+    let contents: Vec<&str> = models.iter().map(|m| m.description.as_str()).collect();
     upsert_things(
         client,
         "models",
         "Model",
         ids,
         jsonb_array(&docs),
-        None,
+        Some(contents),
         at,
         true,
     )
@@ -339,14 +367,20 @@ pub(crate) fn upsert_things(
 #[derive(Clone, Copy)]
 pub(crate) enum Doc<'a> {
     Jsonb(&'a [u8]),
+    /// The LZ4 block of a jsonb body of `raw` bytes (registry::lz4).
+    Lz4 {
+        raw: u32,
+        block: &'a [u8],
+    },
     Text(&'a str),
 }
 
 impl MappedModel {
     pub(crate) fn doc(&self) -> Doc<'_> {
-        match &self.jsonb {
-            Some(body) => Doc::Jsonb(body),
-            None => Doc::Text(&self.data),
+        match (&self.jsonb, self.lz4_raw) {
+            (Some(block), Some(raw)) => Doc::Lz4 { raw, block },
+            (Some(body), None) => Doc::Jsonb(body),
+            (None, _) => Doc::Text(&self.data),
         }
     }
 }
@@ -382,11 +416,19 @@ pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
         };
     }
     let align4 = |n: usize| (n + 3) & !3;
-    // The body of every element; declined documents go through jsonb_in first.
-    let bodies: Vec<&[u8]> = docs
+    // The body of every element (with the 8-byte header of a compressed varlena before an
+    // LZ4 block); declined documents go through jsonb_in first.
+    let bodies: Vec<(Option<[u8; 8]>, &[u8])> = docs
         .iter()
         .map(|doc| match *doc {
-            Doc::Jsonb(body) => body,
+            Doc::Jsonb(body) => (None, body),
+            #[cfg(target_endian = "little")]
+            Doc::Lz4 { raw, block } => (
+                Some(crate::registry::lz4::header(raw as usize, block.len())),
+                block,
+            ),
+            #[cfg(not(target_endian = "little"))]
+            Doc::Lz4 { .. } => unreachable!("store::lz4_above is None on big-endian machines"),
             Doc::Text(text) => {
                 let c = std::ffi::CString::new(text)
                     .unwrap_or_else(|_| pgrx::error!("openrouter: a document holds a NUL byte"));
@@ -400,10 +442,11 @@ pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
                     )
                     .expect("jsonb_in returns a value");
                     let p = d.cast_mut_ptr::<pg_sys::varlena>();
-                    std::slice::from_raw_parts(
+                    let body = std::slice::from_raw_parts(
                         pgrx::vardata_any(p) as *const u8,
                         pgrx::varsize_any_exhdr(p),
-                    )
+                    );
+                    (None, body)
                 }
             }
         })
@@ -414,7 +457,9 @@ pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
         let n = std::mem::size_of::<pg_sys::ArrayType>() + 2 * std::mem::size_of::<i32>();
         (n + pg_sys::MAXIMUM_ALIGNOF as usize - 1) & !(pg_sys::MAXIMUM_ALIGNOF as usize - 1)
     };
-    let total = header + bodies.iter().map(|b| align4(HDR + b.len())).sum::<usize>();
+    // An element's length with its varlena header: 4 bytes, or 8 before an LZ4 block.
+    let size = |(lz4, b): &(Option<[u8; 8]>, &[u8])| lz4.map_or(HDR, |h| h.len()) + b.len();
+    let total = header + bodies.iter().map(|e| align4(size(e))).sum::<usize>();
     if total > 0x3fff_ffff {
         pgrx::error!(
             "openrouter: a batch of {} documents exceeds 1 GB",
@@ -433,10 +478,21 @@ pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
         *dims = bodies.len() as i32;
         *dims.add(1) = 1;
         let mut at = (a as *mut u8).add(header);
-        for body in &bodies {
-            pgrx::set_varsize_4b(at as *mut pg_sys::varlena, (HDR + body.len()) as i32);
-            std::ptr::copy_nonoverlapping(body.as_ptr(), at.add(HDR), body.len());
-            at = at.add(align4(HDR + body.len()));
+        for element in &bodies {
+            let (lz4, body) = element;
+            let hdr = match lz4 {
+                // An inline compressed varlena, as toast_compress_datum makes it.
+                Some(h) => {
+                    std::ptr::copy_nonoverlapping(h.as_ptr(), at, h.len());
+                    h.len()
+                }
+                None => {
+                    pgrx::set_varsize_4b(at as *mut pg_sys::varlena, (HDR + body.len()) as i32);
+                    HDR
+                }
+            };
+            std::ptr::copy_nonoverlapping(body.as_ptr(), at.add(hdr), body.len());
+            at = at.add(align4(size(element)));
         }
         DatumWithOid::new(pg_sys::Datum::from(a), pg_sys::JSONBARRAYOID)
     }

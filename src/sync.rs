@@ -121,10 +121,14 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     // API objects the previous sync stored unchanged are not mapped again: the workers wait
     // for this map, set once the state is read (or, should that fail, empty).
     let known: std::sync::OnceLock<HashMap<i64, Known>> = std::sync::OnceLock::new();
+    // Where the toaster would compress a model's document with LZ4, the mapping threads do
+    // it (store::lz4_above); set before `known`, so read by whoever waited for that.
+    let lz4_above: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
     // Part k, mapped and its documents encoded as jsonb, by whichever thread takes it.
     let map_encoded = |k: usize, raw: &[&str], known: &HashMap<i64, Known>| {
+        let lz4 = lz4_above.get().copied().flatten();
         map_part(k * part_size, raw, today, known).map(|(mut models, w)| {
-            models.iter_mut().for_each(MappedModel::encode_jsonb);
+            models.iter_mut().for_each(|m| m.encode_jsonb(lz4));
             (models, w)
         })
     };
@@ -157,6 +161,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             // Which models need their full row written: new ones, those whose data hash
             // changed, those whose deprecated flag must change, and any the sync did not write
             // itself.
+            let _ = lz4_above.set(store::lz4_above());
             let state = store::load_state();
             let _ = known.set(
                 state

@@ -46,8 +46,13 @@ pub struct MappedModel {
     pub lab: String,
     /// `things.data`, as JSON text (emptied by `encode_jsonb` where `jsonb` holds it).
     pub data: String,
-    /// `things.data` as a jsonb body (see `jsonb`), once `encode_jsonb` ran.
+    /// `things.data` as a jsonb body (see `jsonb`), once `encode_jsonb` ran; or the LZ4
+    /// block of that body, where `lz4_raw` says how long the body is.
     pub jsonb: Option<Vec<u8>>,
+    /// Set where `jsonb` holds the body compressed (see `lz4`): the body's length.
+    pub lz4_raw: Option<u32>,
+    /// `things.content`: the description, as `data->>'description'` reads it.
+    pub description: String,
     pub name: Option<String>,
     pub context_length: Option<i64>,
     /// The API says the model is past its expiration date.
@@ -101,11 +106,32 @@ pub struct Registry {
 impl MappedModel {
     /// Encodes `data` as a jsonb body into `jsonb` and frees the text: the binary is a quarter
     /// smaller, and the writes then only copy it. The text stays where the encoder declines.
-    pub fn encode_jsonb(&mut self) {
-        if let Ok(body) = super::jsonb::encode(&self.data) {
-            self.jsonb = Some(body);
-            self.data = String::new();
+    /// With `lz4_above`, a body whose things row would be longer than that many bytes is
+    /// compressed as the toaster would compress it there (`lz4`): the row's writer then
+    /// only copies it.
+    pub fn encode_jsonb(&mut self, lz4_above: Option<usize>) {
+        let Ok(body) = super::jsonb::encode(&self.data) else {
+            return;
+        };
+        self.data = String::new();
+        // The row's data length as heap_compute_data_size counts it, near enough: ns, id,
+        // type, data, content (headers and alignment), two timestamps.
+        let row = 8
+            + (self.id.len() + 4)
+            + 6
+            + 3
+            + (4 + body.len())
+            + (self.description.len() + 4)
+            + 7
+            + 16;
+        if lz4_above.is_some_and(|limit| row > limit) {
+            if let Some(block) = super::lz4::compress(&body) {
+                self.lz4_raw = Some(body.len() as u32);
+                self.jsonb = Some(block);
+                return;
+            }
         }
+        self.jsonb = Some(body);
     }
 }
 
@@ -321,6 +347,8 @@ impl MappedModel {
             lab: known.id.split('/').next().unwrap_or_default().to_string(),
             data: String::new(),
             jsonb: None,
+            lz4_raw: None,
+            description: String::new(),
             name: known.name.clone(),
             context_length: None,
             expired: false,
@@ -604,6 +632,8 @@ fn map_one(
         variable_price,
         fingerprint: fingerprint(&data),
         jsonb: None,
+        lz4_raw: None,
+        description,
         pricing: pricing_json,
         id: id.clone(),
         lab,

@@ -5,6 +5,7 @@ pub mod decimal;
 pub mod diff;
 pub mod jsonb;
 pub mod labs;
+pub mod lz4;
 pub mod mapping;
 pub mod page;
 
