@@ -49,12 +49,13 @@ pub fn lock() {
 /// where it would not use LZ4 (another method, storage without compression, no liblz4 in
 /// this process, a big-endian machine).
 pub fn lz4_above() -> Option<usize> {
-    if !cfg!(target_endian = "little") || !crate::registry::lz4::available() {
+    if !cfg!(target_endian = "little") {
         return None;
     }
     // toast_tuple_target (TOAST_TUPLE_TARGET by default: a quarter page, MAXALIGNed down)
-    // less the tuple header; compression lz4 on the column, or by default.
-    Spi::get_one::<i32>(
+    // less the tuple header; compression lz4 on the column, or by default. (Only then is
+    // liblz4 looked up: a server that offers lz4 is linked with it.)
+    let above = Spi::get_one::<i32>(
         "SELECT coalesce((SELECT o.option_value::int FROM pg_options_to_table(c.reloptions) o
                            WHERE o.option_name = 'toast_tuple_target'),
                          ((current_setting('block_size')::int - 40) / 4) & ~7) - 24
@@ -66,7 +67,8 @@ pub fn lz4_above() -> Option<usize> {
     )
     .ok()
     .flatten()
-    .and_then(|n| usize::try_from(n).ok())
+    .and_then(|n| usize::try_from(n).ok())?;
+    crate::registry::lz4::available().then_some(above)
 }
 
 /// What the sync wrote last time, per model: data hash and deprecated flag.
