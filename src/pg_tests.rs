@@ -1225,6 +1225,28 @@ mod tests {
 
     /// Asserts that a sync against `reply` fails with an error starting with `expected`
     /// (`{url}` stands for the server's URL) and that nothing changed.
+    #[pg_test]
+    fn a_bad_model_is_named_in_api_order() {
+        // Models #250 and #330 of 346 have no id: four parts of 100, mapped by whichever
+        // thread is free. The error names #250 (the first in API order) every time, on a
+        // first load (written part by part) and on a re-sync, and nothing is written.
+        let mut reg: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        for i in [250, 330] {
+            reg["data"][i].as_object_mut().unwrap().remove("id");
+        }
+        let body = reg.to_string();
+        let server = TestServer::start(move |_, _| Reply::json(200, body.clone()));
+        let expected = "22000: openrouter: the response of GET {url} is unusable: model #250 in the response has no \"id\"";
+        for round in 0..3 {
+            fails_cleanly(&format!("first load, round {round}"), &server, expected);
+            assert_eq!(count("SELECT count(*) FROM things"), 0);
+        }
+        seeded();
+        for round in 0..3 {
+            fails_cleanly(&format!("re-sync, round {round}"), &server, expected);
+        }
+    }
+
     fn fails_cleanly(label: &str, server: &TestServer, expected: &str) -> String {
         let before = fingerprint();
         point_at(&server.models_url());

@@ -187,37 +187,34 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             drop(tx);
             let mut seen = HashSet::new();
             let mut repeated = HashSet::new();
-            let mut waiting: Vec<Option<Part>> = (0..parts.len()).map(|_| None).collect();
+            // Mapped parts (or why one could not be), by index, until their turn comes: an
+            // error is raised in its turn, so that it names the first bad model in API order
+            // whichever thread finished first.
+            let mut waiting: Vec<Option<Result<Part, _>>> =
+                (0..parts.len()).map(|_| None).collect();
             let mut mapped = Vec::with_capacity(parts.len());
             while mapped.len() < parts.len() {
-                // The parts in API order, whichever worker finishes first.
-                let Some(part) = waiting[mapped.len()].take() else {
-                    // Rather than wait for the workers, map the next part not taken yet.
-                    if let Ok(received) = results.try_recv() {
-                        match received {
-                            (k, Ok(part)) => waiting[k] = Some(part),
-                            (_, Err(e)) => {
-                                return (Err(e), state, untracked, at, 0.0, false, repeated)
-                            }
+                // The parts in API order, whichever thread finishes first.
+                let part = match waiting[mapped.len()].take() {
+                    Some(Ok(part)) => part,
+                    Some(Err(e)) => return (Err(e), state, untracked, at, 0.0, false, repeated),
+                    None => {
+                        if let Ok((k, part)) = results.try_recv() {
+                            waiting[k] = Some(part);
+                            continue;
+                        }
+                        // Rather than wait for the workers, map the next part not taken yet.
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if let Some(raw) = parts.get(k) {
+                            waiting[k] = Some(map_encoded(k, raw, known.wait()));
+                            continue;
+                        }
+                        match results.recv() {
+                            Ok((k, part)) => waiting[k] = Some(part),
+                            Err(_) => panic!("openrouter: a mapping thread stopped"),
                         }
                         continue;
                     }
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if let Some(raw) = parts.get(k) {
-                        match map_encoded(k, raw, known.wait()) {
-                            Ok(part) => waiting[k] = Some(part),
-                            Err(e) => return (Err(e), state, untracked, at, 0.0, false, repeated),
-                        }
-                        continue;
-                    }
-                    match results.recv() {
-                        Ok((k, Ok(part))) => waiting[k] = Some(part),
-                        Ok((_, Err(e))) => {
-                            return (Err(e), state, untracked, at, 0.0, false, repeated)
-                        }
-                        Err(_) => panic!("openrouter: a mapping thread stopped"),
-                    }
-                    continue;
                 };
                 if stream {
                     let new: Vec<&MappedModel> = part
