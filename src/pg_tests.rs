@@ -957,6 +957,11 @@ mod tests {
     /// and how many bytes each takes. Returns (models, compressed with LZ4, rows that differ).
     fn compare_with_server_toasting() -> (i64, i64, i64) {
         run("CREATE TEMP TABLE server_made (LIKE things INCLUDING ALL)");
+        // LIKE copies compression and storage, not the storage parameters.
+        run("DO $$ DECLARE o text; BEGIN
+               SELECT array_to_string(reloptions, ', ') INTO o FROM pg_class WHERE oid = 'things'::regclass;
+               IF o IS NOT NULL THEN EXECUTE format('ALTER TABLE server_made SET (%s)', o); END IF;
+             END $$");
         run("INSERT INTO server_made
              SELECT ns, id, type, (data::text)::jsonb, data->>'description', created_at, updated_at
                FROM things WHERE ns = 'models'");
@@ -980,9 +985,9 @@ mod tests {
         let server = TestServer::registry(fixture(NEW), None);
         point_at(&server.models_url());
         sync();
-        let (models, lz4, differ) = compare_with_server_toasting();
+        let (models, lz4_default, differ) = compare_with_server_toasting();
         assert_eq!(models, 346);
-        assert!(lz4 > 250, "{lz4} of {models} compressed");
+        assert!(lz4_default > 250, "{lz4_default} of {models} compressed");
         assert_eq!(differ, 0, "rows unlike the server's own");
         // Read back: every field of every model, through the views as through the table.
         assert_eq!(
@@ -998,6 +1003,16 @@ mod tests {
         assert_eq!((models, lz4, differ), (346, 0, 0));
         assert!(
             count("SELECT count(*) FROM things WHERE pg_column_compression(data) = 'pglz'") > 250
+        );
+        // A larger toast_tuple_target: fewer rows reach it, and the same ones as the server's.
+        run("TRUNCATE things, relationships, openrouter_model_state, openrouter_price_history");
+        run("ALTER TABLE things ALTER COLUMN data SET COMPRESSION lz4, SET (toast_tuple_target = 3000)");
+        sync();
+        let (models, fewer, differ) = compare_with_server_toasting();
+        assert_eq!((models, differ), (346, 0));
+        assert!(
+            fewer > 0 && fewer < lz4_default,
+            "{fewer} of {models} compressed, {lz4_default} by default"
         );
     }
 

@@ -114,16 +114,7 @@ impl MappedModel {
             return;
         };
         self.data = String::new();
-        // The row's data length as heap_compute_data_size counts it, near enough: ns, id,
-        // type, data, content (headers and alignment), two timestamps.
-        let row = 8
-            + (self.id.len() + 4)
-            + 6
-            + 3
-            + (4 + body.len())
-            + (self.description.len() + 4)
-            + 7
-            + 16;
+        let row = things_row_len(&self.id, body.len(), &self.description);
         if lz4_above.is_some_and(|limit| row > limit) {
             if let Some(block) = super::lz4::compress(&body) {
                 self.lz4_raw = Some(body.len() as u32);
@@ -133,6 +124,27 @@ impl MappedModel {
         }
         self.jsonb = Some(body);
     }
+}
+
+/// The data length of the things row of a model (ns, id, type, data, content, created_at,
+/// updated_at) with an uncompressed data body of `body` bytes, as heap_compute_data_size
+/// counts it: what the toaster compares with toast_tuple_target to decide on compression.
+/// A varlena of up to 126 bytes takes a 1-byte header and no alignment, a longer one a
+/// 4-byte header at a 4-byte boundary (text and jsonb align 'i'); timestamps align 'd'.
+pub fn things_row_len(id: &str, body: usize, content: &str) -> usize {
+    let varlena = |at: usize, len: usize| {
+        if len <= 126 {
+            at + 1 + len
+        } else {
+            at.next_multiple_of(4) + 4 + len
+        }
+    };
+    let mut at = varlena(0, "models".len());
+    at = varlena(at, id.len());
+    at = varlena(at, "Model".len());
+    at = varlena(at, body);
+    at = varlena(at, content.len());
+    at.next_multiple_of(8) + 2 * 8
 }
 
 /// A model we cannot store at all (no usable id): the response is refused.
