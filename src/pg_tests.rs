@@ -970,7 +970,9 @@ mod tests {
                     count(*) FILTER (WHERE pg_column_compression(t.data) = 'lz4'),
                     count(*) FILTER (WHERE t.data <> s.data OR t.content IS DISTINCT FROM s.content
                                         OR pg_column_compression(t.data) IS DISTINCT FROM pg_column_compression(s.data)
-                                        OR pg_column_size(t.data) <> pg_column_size(s.data))
+                                        OR pg_column_size(t.data) <> pg_column_size(s.data)
+                                        OR pg_column_compression(t.content) IS DISTINCT FROM pg_column_compression(s.content)
+                                        OR pg_column_size(t.content) <> pg_column_size(s.content))
                FROM things t JOIN server_made s USING (ns, id)",
         )
         .unwrap();
@@ -981,39 +983,85 @@ mod tests {
     #[pg_test]
     fn documents_are_compressed_as_the_server_would() {
         // things.data is COMPRESSION lz4: the mapping threads compress the documents the
-        // toaster would compress, and the rows come out as the server makes them.
-        let server = TestServer::registry(fixture(NEW), None);
+        // toaster would compress, and the rows come out as the server makes them. One more
+        // model carries 6,000 random letters in a field of its own and a repetitive
+        // description: compressed, its document is still too long for the row, so the server
+        // moves it to the TOAST table at once and leaves the description plain (compressed
+        // beforehand, the toaster would compress the description first).
+        let mut reg: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        let mut huge = reg["data"][0].clone();
+        huge["id"] = Value::from("test/huge-description");
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let text: String = (0..6000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (b'a' + (x % 26) as u8) as char
+            })
+            .collect();
+        huge["x_blob"] = Value::from(text);
+        huge["description"] = Value::from("lorem ipsum dolor sit amet ".repeat(60));
+        reg["data"].as_array_mut().unwrap().push(huge);
+        // And a short, repetitive one: under 2032 bytes the server does not compress at all,
+        // whatever toast_tuple_target says.
+        reg["data"].as_array_mut().unwrap().push(serde_json::json!({
+            "id": "test/short-repetitive",
+            "name": "Short",
+            "description": "ab".repeat(300),
+            "pricing": {"prompt": "0", "completion": "0"},
+            "context_length": 1000
+        }));
+        let server = TestServer::registry(reg.to_string(), None);
         point_at(&server.models_url());
-        sync();
-        let (models, lz4_default, differ) = compare_with_server_toasting();
-        assert_eq!(models, 346);
-        assert!(lz4_default > 250, "{lz4_default} of {models} compressed");
-        assert_eq!(differ, 0, "rows unlike the server's own");
+        let stored_as_the_server_would = |label: &str| -> i64 {
+            run("TRUNCATE things, relationships, openrouter_model_state, openrouter_price_history");
+            sync();
+            let (models, lz4, differ) = compare_with_server_toasting();
+            assert_eq!(
+                (models, differ),
+                (348, 0),
+                "{label}: rows unlike the server's own"
+            );
+            lz4
+        };
+        let lz4_default = stored_as_the_server_would("default settings");
+        assert!(lz4_default > 250, "{lz4_default} of 348 compressed");
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM things WHERE id = 'test/huge-description'
+                      AND pg_column_compression(content) IS NULL AND strpos(data::text, 'x_blob') > 0"
+            ),
+            1,
+            "the long document's description is stored plain"
+        );
         // Read back: every field of every model, through the views as through the table.
         assert_eq!(
             count("SELECT count(*) FROM things WHERE ns = 'models' AND data = (data::text)::jsonb AND content = data->>'description'"),
-            346
+            348
         );
         // With another method on the column (a DBA's choice), the server compresses, as it
         // would anyway: nothing arrives as LZ4.
-        run("TRUNCATE things, relationships, openrouter_model_state, openrouter_price_history");
         run("ALTER TABLE things ALTER COLUMN data SET COMPRESSION pglz");
-        sync();
-        let (models, lz4, differ) = compare_with_server_toasting();
-        assert_eq!((models, lz4, differ), (346, 0, 0));
+        assert_eq!(stored_as_the_server_would("COMPRESSION pglz"), 0);
         assert!(
             count("SELECT count(*) FROM things WHERE pg_column_compression(data) = 'pglz'") > 250
         );
+        // STORAGE MAIN: compressed by the server, after it moved content out where needed.
+        run("ALTER TABLE things ALTER COLUMN data SET COMPRESSION lz4, ALTER COLUMN data SET STORAGE MAIN");
+        let main = stored_as_the_server_would("STORAGE MAIN");
+        assert!(main > 0, "{main} of 348 compressed");
+        run("ALTER TABLE things ALTER COLUMN data SET STORAGE EXTENDED");
         // A larger toast_tuple_target: fewer rows reach it, and the same ones as the server's.
-        run("TRUNCATE things, relationships, openrouter_model_state, openrouter_price_history");
-        run("ALTER TABLE things ALTER COLUMN data SET COMPRESSION lz4, SET (toast_tuple_target = 3000)");
-        sync();
-        let (models, fewer, differ) = compare_with_server_toasting();
-        assert_eq!((models, differ), (346, 0));
+        run("ALTER TABLE things SET (toast_tuple_target = 3000)");
+        let fewer = stored_as_the_server_would("toast_tuple_target = 3000");
         assert!(
             fewer > 0 && fewer < lz4_default,
-            "{fewer} of {models} compressed, {lz4_default} by default"
+            "{fewer} of 348 compressed, {lz4_default} by default"
         );
+        // A smaller one: the toaster still runs only above 2032 bytes, then shrinks to 1000.
+        run("ALTER TABLE things SET (toast_tuple_target = 1000)");
+        assert!(stored_as_the_server_would("toast_tuple_target = 1000") >= lz4_default);
     }
 
     #[pg_test]
@@ -1238,8 +1286,6 @@ mod tests {
         );
     }
 
-    /// Asserts that a sync against `reply` fails with an error starting with `expected`
-    /// (`{url}` stands for the server's URL) and that nothing changed.
     #[pg_test]
     fn a_bad_model_is_named_in_api_order() {
         // Models #250 and #330 of 346 have no id: four parts of 100, mapped by whichever
@@ -1262,6 +1308,8 @@ mod tests {
         }
     }
 
+    /// Asserts that a sync against `reply` fails with an error starting with `expected`
+    /// (`{url}` stands for the server's URL) and that nothing changed.
     fn fails_cleanly(label: &str, server: &TestServer, expected: &str) -> String {
         let before = fingerprint();
         point_at(&server.models_url());

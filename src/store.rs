@@ -46,36 +46,61 @@ pub fn lock() {
 
 /// Where the mapping threads may compress model documents themselves (see registry::lz4):
 /// the row length above which the toaster compresses `things.data` with LZ4, or `None`
-/// where it would not use LZ4 (another method or the server's default, storage without
-/// compression, no liblz4 in this process, a big-endian machine). Read from the relation
-/// cache, which the INSERTs load anyway: a catalog query here cost a millisecond, a
-/// twentieth of a first sync at 1x.
+/// wherever precompressing could store a row otherwise than the server would: another
+/// method or the server's default, storage other than EXTENDED (MAIN is compressed only
+/// after `content` went to the TOAST table), a toast_tuple_target below the threshold at
+/// which the toaster runs at all, columns other than the extension's own, no liblz4 in
+/// this process, a big-endian machine. Read from the relation cache, which the INSERTs
+/// load anyway (a catalog query here cost a millisecond, a twentieth of a first sync at 1x).
 pub fn lz4_above() -> Option<usize> {
     if !cfg!(target_endian = "little") {
         return None;
     }
     let rel = pgrx::PgRelation::open_with_name_and_share_lock("things").ok()?;
+    if !rel.is_table() {
+        return None;
+    }
+    // The row registry::mapping::things_row_len counts: these seven columns, none dropped
+    // (a dropped one adds a null bitmap, and a longer tuple header).
     let desc = rel.tuple_desc();
-    let data = desc
-        .iter()
-        .find(|a| !a.is_dropped() && a.name() == "data")?;
-    // attcompression 'l' (lz4); attstorage 'x' (extended) or 'm' (main) may compress.
-    if data.attcompression != b'l' as std::ffi::c_char
-        || ![b'x', b'm'].contains(&(data.attstorage as u8))
+    let names: Vec<&str> = desc.iter().map(|a| a.name()).collect();
+    if desc.iter().any(|a| a.is_dropped())
+        || names
+            != [
+                "ns",
+                "id",
+                "type",
+                "data",
+                "content",
+                "created_at",
+                "updated_at",
+            ]
     {
         return None;
     }
-    // RelationGetToastTupleTarget: toast_tuple_target, else TOAST_TUPLE_TARGET (a quarter
-    // page, MAXALIGNed down); less the tuple header.
-    let default = ((pg_sys::BLCKSZ as usize - 40) / 4) & !7;
+    let data = desc.get(3)?;
+    if data.attcompression != b'l' as std::ffi::c_char
+        || data.attstorage != b'x' as std::ffi::c_char
+    {
+        return None;
+    }
+    // heap_prepare_insert calls the toaster only for tuples over TOAST_TUPLE_THRESHOLD (a
+    // quarter page, MAXALIGNed down); it then compresses down to RelationGetToastTupleTarget
+    // (toast_tuple_target, by default that threshold) less the tuple header (24 bytes here).
+    let threshold = ((pg_sys::BLCKSZ as usize - 40) / 4) & !7;
     // SAFETY: rd_options of a table is null or a StdRdOptions (heap reloptions).
     let target = unsafe {
         let options = rel.rd_options as *const pg_sys::StdRdOptions;
-        options.as_ref().map_or(default, |o| {
-            usize::try_from(o.toast_tuple_target).unwrap_or(default)
+        options.as_ref().map_or(threshold, |o| {
+            usize::try_from(o.toast_tuple_target).unwrap_or(threshold)
         })
     };
-    let above = target.checked_sub(24)?;
+    if target < threshold {
+        // A row between the two is left alone by the server, but a smaller one, once
+        // compressed here, would skip the toaster that would have shrunk it further.
+        return None;
+    }
+    let above = target - 24;
     // Only now is liblz4 looked up: a server that offers lz4 is linked with it.
     crate::registry::lz4::available().then_some(above)
 }

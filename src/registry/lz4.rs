@@ -7,8 +7,9 @@
 //! first load of 34,600 models, LZ4 was an eighth of that thread's time.
 //!
 //! The library is the process's own liblz4 (the one PostgreSQL is linked with), looked up
-//! at run time: no build dependency, and where it is missing nothing is compressed here
-//! (PostgreSQL then compresses as usual). No Postgres API is used.
+//! at run time: no build dependency, and where the server has none (or links it in
+//! statically) nothing is compressed here; PostgreSQL then compresses as usual. No
+//! Postgres API is used.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
@@ -36,9 +37,10 @@ fn lib() -> Option<&'static Lib> {
         // prototypes from lz4.h (stable ABI since LZ4 1.7).
         unsafe {
             let name = c"liblz4.so.1".as_ptr();
-            // The copy already in the process (PostgreSQL's), else the system's (unit tests).
+            // The copy already in the process (PostgreSQL's); the unit tests, outside a
+            // server, load the system's.
             let mut handle = libc::dlopen(name, libc::RTLD_NOW | libc::RTLD_NOLOAD);
-            if handle.is_null() {
+            if handle.is_null() && cfg!(test) {
                 handle = libc::dlopen(name, libc::RTLD_NOW | libc::RTLD_LOCAL);
             }
             if handle.is_null() {

@@ -114,15 +114,21 @@ impl MappedModel {
             return;
         };
         self.data = String::new();
-        let row = things_row_len(&self.id, body.len(), &self.description);
-        if lz4_above.is_some_and(|limit| row > limit) {
-            if let Some(block) = super::lz4::compress(&body) {
+        let compressed = lz4_above
+            .filter(|&limit| things_row_len(&self.id, body.len(), &self.description) > limit)
+            // Still longer than the limit compressed, the toaster would move the document to
+            // the TOAST table at once; compressed here, it would first compress `content`.
+            // Such documents (none in the real registry) are left to the server.
+            .and_then(|limit| {
+                super::lz4::compress(&body).filter(|b| super::lz4::HEADER + b.len() <= limit)
+            });
+        match compressed {
+            Some(block) => {
                 self.lz4_raw = Some(body.len() as u32);
                 self.jsonb = Some(block);
-                return;
             }
+            None => self.jsonb = Some(body),
         }
-        self.jsonb = Some(body);
     }
 }
 
