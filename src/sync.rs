@@ -6,7 +6,7 @@ use crate::error::{safe_url, SyncError};
 use crate::fetch::{self, Fetched};
 use crate::registry::{assemble, diff, map_part, parse_page, Known, MappedModel, Part};
 use crate::{gucs, store};
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use pgrx::prelude::*;
 use serde_json::json;
 use std::time::Instant;
@@ -14,13 +14,22 @@ use std::time::Instant;
 /// Models per part of the mapping, at most (and per batch of a streamed first load).
 const MAX_PART: usize = 2000;
 
-/// Sets the map of known API objects (empty) if nothing else did, e.g. when reading the state
-/// failed: the mapping workers wait for it, and must not wait forever.
-struct Unblock<'a>(&'a std::sync::OnceLock<HashMap<i64, Known>>);
+/// What the mapping threads need from the database before they start, set once the state is
+/// read: the API objects the previous sync stored unchanged (not mapped again), and where the
+/// toaster would compress a document with LZ4 (they do it; see store::lz4_above).
+#[derive(Default)]
+struct Ready {
+    known: HashMap<i64, Known>,
+    lz4_above: Option<usize>,
+}
+
+/// Sets `Ready` (empty) if nothing else did, e.g. when reading the state failed: the mapping
+/// workers wait for it, and must not wait forever.
+struct Unblock<'a>(&'a std::sync::OnceLock<Ready>);
 
 impl Drop for Unblock<'_> {
     fn drop(&mut self) {
-        let _ = self.0.set(HashMap::new());
+        let _ = self.0.set(Ready::default());
     }
 }
 
@@ -118,17 +127,14 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let part_size = raw_models.len().div_ceil(2 * workers).clamp(100, MAX_PART);
     let parts: Vec<&[&str]> = raw_models.chunks(part_size).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    // API objects the previous sync stored unchanged are not mapped again: the workers wait
-    // for this map, set once the state is read (or, should that fail, empty).
-    let known: std::sync::OnceLock<HashMap<i64, Known>> = std::sync::OnceLock::new();
-    // Where the toaster would compress a model's document with LZ4, the mapping threads do
-    // it (store::lz4_above); set before `known`, so read by whoever waited for that.
-    let lz4_above: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    // The workers wait for this, set once the state is read (or, should that fail, empty).
+    let ready: std::sync::OnceLock<Ready> = std::sync::OnceLock::new();
     // Part k, mapped and its documents encoded as jsonb, by whichever thread takes it.
-    let map_encoded = |k: usize, raw: &[&str], known: &HashMap<i64, Known>| {
-        let lz4 = lz4_above.get().copied().flatten();
-        map_part(k * part_size, raw, today, known).map(|(mut models, w)| {
-            models.iter_mut().for_each(|m| m.encode_jsonb(lz4));
+    let map_encoded = |k: usize, raw: &[&str], ready: &Ready| {
+        map_part(k * part_size, raw, today, &ready.known).map(|(mut models, w)| {
+            models
+                .iter_mut()
+                .for_each(|m| m.encode_jsonb(ready.lz4_above));
             (models, w)
         })
     };
@@ -136,13 +142,13 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         std::thread::scope(|scope| {
             let (tx, results) = std::sync::mpsc::channel();
             let spawn_worker = || {
-                let (tx, parts, next, known, map_encoded) =
-                    (tx.clone(), &parts, &next, &known, &map_encoded);
+                let (tx, parts, next, ready, map_encoded) =
+                    (tx.clone(), &parts, &next, &ready, &map_encoded);
                 scope.spawn(move || loop {
-                    let known = known.wait();
+                    let ready = ready.wait();
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(raw) = parts.get(k) else { break };
-                    let part = map_encoded(k, raw, known);
+                    let part = map_encoded(k, raw, ready);
                     let failed = part.is_err();
                     // The receiver is gone when this sync failed: stop.
                     if tx.send((k, part)).is_err() || failed {
@@ -153,7 +159,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             // One worker until the state is read: a first load is streamed, and this thread's
             // writes need the other core. (The workers wait for the state anyway.)
             spawn_worker();
-            let _unblock = Unblock(&known);
+            let _unblock = Unblock(&ready);
             store::lock();
             poll("locked");
             let at = store::now();
@@ -161,22 +167,21 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             // Which models need their full row written: new ones, those whose data hash
             // changed, those whose deprecated flag must change, and any the sync did not write
             // itself.
-            let _ = lz4_above.set(store::lz4_above());
+            let lz4_above = store::lz4_above();
             let state = store::load_state();
-            let _ = known.set(
-                state
-                    .iter()
-                    .filter(|(_, st)| !st.deprecated && !st.expires)
-                    .filter_map(|(id, st)| {
-                        let known = Known {
-                            id: id.clone(),
-                            name: st.name.clone(),
-                            fingerprint: st.hash,
-                        };
-                        st.raw_hash.map(|h| (h, known))
-                    })
-                    .collect(),
-            );
+            let known = state
+                .iter()
+                .filter(|(_, st)| !st.deprecated && !st.expires)
+                .filter_map(|(id, st)| {
+                    let known = Known {
+                        id: id.clone(),
+                        name: st.name.clone(),
+                        fingerprint: st.hash,
+                    };
+                    st.raw_hash.map(|h| (h, known))
+                })
+                .collect();
+            let _ = ready.set(Ready { known, lz4_above });
             let untracked = store::untracked_ids();
             let stream = state.is_empty() && untracked.is_empty();
             if !stream {
@@ -206,7 +211,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                         // Rather than wait for the workers, map the next part not taken yet.
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         if let Some(raw) = parts.get(k) {
-                            waiting[k] = Some(map_encoded(k, raw, known.wait()));
+                            waiting[k] = Some(map_encoded(k, raw, ready.wait()));
                             continue;
                         }
                         match results.recv() {
