@@ -65,7 +65,7 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
             "Provider",
             ids,
             crate::store::jsonb_array_of_texts(&datas),
-            Some(names),
+            names,
             at,
             overwrite,
         )?;
@@ -93,7 +93,7 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
         "Endpoint",
         ids.clone(),
         crate::store::jsonb_array_of_texts(&datas),
-        Some(content_refs),
+        content_refs,
         at,
         true,
     )?;

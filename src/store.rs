@@ -242,9 +242,7 @@ fn insert_new_batch(
     batch: &[&MappedModel],
     at: &str,
 ) -> R<i64> {
-    let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-    let docs: Vec<Doc> = batch.iter().map(|m| m.doc()).collect();
-    let contents: Vec<&str> = batch.iter().map(|m| m.description.as_str()).collect();
+    let (ids, docs, contents) = things_columns(batch);
     in_batch(cx, || {
         client
             .update(
@@ -268,18 +266,25 @@ pub fn rewrite_models(models: &[&MappedModel], at: &str) {
 
 /// Inserts or overwrites the things rows of models; returns (inserted, updated).
 fn upsert_models(client: &mut SpiClient<'_>, models: &[&MappedModel], at: &str) -> R<(i64, i64)> {
-    let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
-    let docs: Vec<Doc> = models.iter().map(|m| m.doc()).collect();
-    let contents: Vec<&str> = models.iter().map(|m| m.description.as_str()).collect();
+    let (ids, docs, contents) = things_columns(models);
     upsert_things(
         client,
         "models",
         "Model",
         ids,
         jsonb_array(&docs),
-        Some(contents),
+        contents,
         at,
         true,
+    )
+}
+
+/// The id, data and content of the things rows of `models`.
+fn things_columns<'a>(models: &[&'a MappedModel]) -> (Vec<&'a str>, Vec<Doc<'a>>, Vec<&'a str>) {
+    (
+        models.iter().map(|m| m.id.as_str()).collect(),
+        models.iter().map(|m| m.doc()).collect(),
+        models.iter().map(|m| m.description.as_str()).collect(),
     )
 }
 
@@ -349,8 +354,8 @@ fn write_state(
 }
 
 /// Inserts or updates registry objects of one namespace in `things`; returns (inserted,
-/// updated). `datas` is a jsonb[] parameter (see jsonb_array). `contents` None takes the content from `data->>'description'`; with `overwrite`
-/// false, existing rows keep their data and content and are only confirmed (updated_at).
+/// updated). `datas` is a jsonb[] parameter (see jsonb_array); with `overwrite` false,
+/// existing rows keep their data and content and are only confirmed (updated_at).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn upsert_things(
     client: &mut SpiClient<'_>,
@@ -358,7 +363,7 @@ pub(crate) fn upsert_things(
     kind: &str,
     ids: Vec<&str>,
     datas: DatumWithOid<'_>,
-    contents: Option<Vec<&str>>,
+    contents: Vec<&str>,
     at: &str,
     overwrite: bool,
 ) -> R<(i64, i64)> {
@@ -366,7 +371,7 @@ pub(crate) fn upsert_things(
         .update(
             "WITH up AS (
                  INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-                 SELECT $5, u.id, $6, u.data, coalesce(u.content, u.data->>'description'),
+                 SELECT $5, u.id, $6, u.data, u.content,
                         $4::timestamptz, $4::timestamptz
                    FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data,
                                 unnest($3::text[]) AS content) u
@@ -640,7 +645,7 @@ fn write_all(
             "Lab",
             lab_ids.clone(),
             jsonb_array_of_texts(&lab_datas),
-            Some(lab_contents),
+            lab_contents,
             at,
             true,
         )?;
