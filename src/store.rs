@@ -60,25 +60,14 @@ pub fn lz4_above() -> Option<usize> {
     if !rel.is_table() {
         return None;
     }
-    // The row registry::mapping::things_row_len counts: these seven columns, none dropped
-    // (a dropped one adds a null bitmap, and a longer tuple header).
+    // The row registry::mapping::things_row_len counts: these columns, none dropped (a
+    // dropped one adds a null bitmap, and a longer tuple header).
     let desc = rel.tuple_desc();
     let names: Vec<&str> = desc.iter().map(|a| a.name()).collect();
-    if desc.iter().any(|a| a.is_dropped())
-        || names
-            != [
-                "ns",
-                "id",
-                "type",
-                "data",
-                "content",
-                "created_at",
-                "updated_at",
-            ]
-    {
+    if desc.iter().any(|a| a.is_dropped()) || names != crate::registry::mapping::THINGS_COLUMNS {
         return None;
     }
-    let data = desc.get(3)?;
+    let data = desc.get(3)?; // THINGS_COLUMNS[3], data
     if data.attcompression != b'l' as std::ffi::c_char
         || data.attstorage != b'x' as std::ffi::c_char
     {

@@ -132,8 +132,19 @@ impl MappedModel {
     }
 }
 
-/// The data length of the things row of a model (ns, id, type, data, content, created_at,
-/// updated_at) with an uncompressed data body of `body` bytes, as heap_compute_data_size
+/// The columns of things, in order: the row `things_row_len` counts.
+pub const THINGS_COLUMNS: [&str; 7] = [
+    "ns",
+    "id",
+    "type",
+    "data",
+    "content",
+    "created_at",
+    "updated_at",
+];
+
+/// The data length of the things row of a model (THINGS_COLUMNS) with an uncompressed data
+/// body of `body` bytes, as heap_compute_data_size
 /// counts it: what the toaster compares with toast_tuple_target to decide on compression.
 /// A varlena of up to 126 bytes takes a 1-byte header and no alignment, a longer one a
 /// 4-byte header at a 4-byte boundary (text and jsonb align 'i'); timestamps align 'd'.
