@@ -952,6 +952,59 @@ mod tests {
         assert_eq!(empty, Some(true));
     }
 
+    #[pg_test]
+    fn text_array_parameters_match_the_servers_arrays() {
+        // The text[] parameters are built in one allocation (store::varlena_array): with and
+        // without NULLs (a null bitmap across byte boundaries), empty, multibyte, long.
+        let long = "x".repeat(70_000);
+        let mut texts: Vec<Option<&str>> = vec![None, Some("a"), Some(""), Some("é€𝄞")];
+        texts.extend((0..14).map(|i| (i % 3 != 0).then_some(["b", "cc", "ddd"][i % 3])));
+        texts.push(Some(long.as_str()));
+        texts.push(None);
+        let literal = |t: &[Option<&str>]| -> Vec<Option<String>> {
+            t.iter().map(|t| t.map(str::to_owned)).collect()
+        };
+        let same = |sql: &str, ours: pgrx::datum::DatumWithOid, theirs: Vec<Option<String>>| {
+            Spi::get_one_with_args::<bool>(sql, &[ours, theirs.into()]).unwrap()
+        };
+        let check = "SELECT $1::text[] IS NOT DISTINCT FROM $2::text[]
+                        AND array_to_string($1, ',', '<null>') = array_to_string($2, ',', '<null>')
+                        AND array_lower($1, 1) = 1 AND cardinality($1) = cardinality($2)";
+        assert_eq!(
+            same(
+                check,
+                crate::store::nullable_text_array(&texts),
+                literal(&texts)
+            ),
+            Some(true)
+        );
+        let present: Vec<&str> = texts.iter().flatten().copied().collect();
+        assert_eq!(present.len(), 13);
+        let present_opt: Vec<Option<&str>> = present.iter().map(|t| Some(*t)).collect();
+        assert_eq!(
+            same(
+                check,
+                crate::store::text_array(&present),
+                literal(&present_opt)
+            ),
+            Some(true)
+        );
+        // Nulls are where the bitmap says: positions 1, 5, 8, 11, 14 and the last (1-based).
+        let nulls = Spi::get_one_with_args::<String>(
+            "SELECT string_agg(i::text, ',' ORDER BY i) FROM generate_subscripts($1::text[], 1) i
+              WHERE ($1::text[])[i] IS NULL",
+            &[crate::store::nullable_text_array(&texts)],
+        )
+        .unwrap();
+        assert_eq!(nulls.as_deref(), Some("1,5,8,11,14,17,20"));
+        let empty = Spi::get_one_with_args::<bool>(
+            "SELECT $1 = '{}'::text[] AND cardinality($1) = 0",
+            &[crate::store::text_array::<&str>(&[])],
+        )
+        .unwrap();
+        assert_eq!(empty, Some(true));
+    }
+
     /// The stored models, row by row, against the same documents stored by the server itself
     /// (jsonb_in, then its toaster) into a copy of things: which rows are compressed, how,
     /// and how many bytes each takes. Returns (models, compressed with LZ4, rows that differ).

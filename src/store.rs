@@ -233,16 +233,20 @@ fn insert_new_batch(
 ) -> R<i64> {
     let (ids, docs, contents) = things_columns(batch);
     in_batch(cx, || {
-        client
-            .update(
-                "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
-                 SELECT 'models', u.id, 'Model', u.data, u.content, $3::timestamptz, $3::timestamptz
-                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data,
-                                unnest($4::text[]) AS content) u",
-                None,
-                &[ids.into(), jsonb_array(&docs), at.into(), contents.into()],
-            )
-            .map(|t| t.len() as i64)
+        update_generic(
+            client,
+            "INSERT INTO things (ns, id, type, data, content, created_at, updated_at)
+             SELECT 'models', u.id, 'Model', u.data, u.content, $3::timestamptz, $3::timestamptz
+               FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data,
+                            unnest($4::text[]) AS content) u",
+            &[
+                text_array(&ids),
+                jsonb_array(&docs),
+                at.into(),
+                text_array(&contents),
+            ],
+        )
+        .map(|n| n as i64)
     })
 }
 
@@ -323,18 +327,18 @@ fn write_state(
         }
     );
     in_batch(cx, || {
-        client.update(
+        update_generic(
+            client,
             &sql,
-            None,
             &[
-                ids.into(),
+                text_array(&ids),
                 hashes.into(),
                 expired.into(),
-                prompts.into(),
-                completions.into(),
+                nullable_text_array(&prompts),
+                nullable_text_array(&completions),
                 contexts.into(),
                 raw_hashes.into(),
-                names.into(),
+                nullable_text_array(&names),
                 expires.into(),
             ],
         )
@@ -374,9 +378,9 @@ pub(crate) fn upsert_things(
              SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
             None,
             &[
-                ids.into(),
+                text_array(&ids),
                 datas,
-                contents.into(),
+                text_array(&contents),
                 at.into(),
                 ns.into(),
                 kind.into(),
@@ -432,31 +436,18 @@ pub(crate) fn jsonb_array_of_texts<'a>(texts: &[&str]) -> DatumWithOid<'a> {
     jsonb_array(&docs)
 }
 
-/// A `jsonb[]` parameter of `docs`, built in place as one allocation in the current memory
-/// context (construct_array would need every element palloc'd first and then copy it again).
+/// A `jsonb[]` parameter of `docs` (see `varlena_array`); declined documents go through
+/// jsonb_in first.
 pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
-    use pgrx::pg_sys;
-    const HDR: usize = pg_sys::VARHDRSZ;
-    if docs.is_empty() {
-        // PostgreSQL's empty array has no dimensions at all.
-        // SAFETY: plain constructor, allocates in the current memory context.
-        return unsafe {
-            let empty = pg_sys::construct_empty_array(pg_sys::JSONBOID);
-            DatumWithOid::new(pg_sys::Datum::from(empty), pg_sys::JSONBARRAYOID)
-        };
-    }
-    let align4 = |n: usize| (n + 3) & !3;
-    // The body of every element (with the 8-byte header of a compressed varlena before an
-    // LZ4 block); declined documents go through jsonb_in first.
-    let bodies: Vec<(Option<[u8; 8]>, &[u8])> = docs
+    let elems: Vec<Option<Elem>> = docs
         .iter()
         .map(|doc| match *doc {
-            Doc::Jsonb(body) => (None, body),
+            Doc::Jsonb(body) => Some(Elem::Body(body)),
             #[cfg(target_endian = "little")]
-            Doc::Lz4 { raw, block } => (
-                Some(crate::registry::lz4::header(raw as usize, block.len())),
+            Doc::Lz4 { raw, block } => Some(Elem::Compressed(
+                crate::registry::lz4::header(raw as usize, block.len()),
                 block,
-            ),
+            )),
             #[cfg(not(target_endian = "little"))]
             Doc::Lz4 { .. } => unreachable!("store::lz4_above is None on big-endian machines"),
             Doc::Text(text) => {
@@ -472,59 +463,168 @@ pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
                     )
                     .expect("jsonb_in returns a value");
                     let p = d.cast_mut_ptr::<pg_sys::varlena>();
-                    let body = std::slice::from_raw_parts(
+                    Some(Elem::Body(std::slice::from_raw_parts(
                         pgrx::vardata_any(p) as *const u8,
                         pgrx::varsize_any_exhdr(p),
-                    );
-                    (None, body)
+                    )))
                 }
             }
         })
         .collect();
-    // A one-dimensional array without nulls: ArrayType, dims[1], lbound[1], MAXALIGNed; then
-    // each element with a 4-byte varlena header, at 4-byte (typalign 'i') boundaries.
-    let header = {
-        let n = std::mem::size_of::<pg_sys::ArrayType>() + 2 * std::mem::size_of::<i32>();
+    varlena_array(pg_sys::JSONBOID, pg_sys::JSONBARRAYOID, &elems)
+}
+
+/// A `text[]` parameter (None: NULL), see `varlena_array`.
+pub(crate) fn text_array<'a, S: AsRef<str>>(texts: &[S]) -> DatumWithOid<'a> {
+    let elems: Vec<Option<Elem>> = texts
+        .iter()
+        .map(|t| Some(Elem::Body(t.as_ref().as_bytes())))
+        .collect();
+    varlena_array(pg_sys::TEXTOID, pg_sys::TEXTARRAYOID, &elems)
+}
+
+/// A `text[]` parameter with NULLs, see `varlena_array`.
+pub(crate) fn nullable_text_array<'a>(texts: &[Option<&str>]) -> DatumWithOid<'a> {
+    let elems: Vec<Option<Elem>> = texts
+        .iter()
+        .map(|t| t.map(|t| Elem::Body(t.as_bytes())))
+        .collect();
+    varlena_array(pg_sys::TEXTOID, pg_sys::TEXTARRAYOID, &elems)
+}
+
+/// One element of a varlena array: its bytes after a 4-byte header, or an inline
+/// compressed varlena (its 8-byte header, then the block).
+#[derive(Clone, Copy)]
+enum Elem<'a> {
+    Body(&'a [u8]),
+    Compressed([u8; 8], &'a [u8]),
+}
+
+impl Elem<'_> {
+    /// Length with the varlena header.
+    fn size(&self) -> usize {
+        match self {
+            Elem::Body(b) => pg_sys::VARHDRSZ + b.len(),
+            Elem::Compressed(h, b) => h.len() + b.len(),
+        }
+    }
+}
+
+/// A one-dimensional array parameter of a varlena type (typalign 'i': text, jsonb), built
+/// in place as one allocation in the current memory context. pgrx's conversion of a Vec
+/// (and construct_array) copies every element three times, through two pallocs each.
+fn varlena_array<'a>(
+    elemtype: pg_sys::Oid,
+    arraytype: pg_sys::Oid,
+    elems: &[Option<Elem<'_>>],
+) -> DatumWithOid<'a> {
+    if elems.is_empty() {
+        // PostgreSQL's empty array has no dimensions at all.
+        // SAFETY: plain constructor, allocates in the current memory context.
+        return unsafe {
+            let empty = pg_sys::construct_empty_array(elemtype);
+            DatumWithOid::new(pg_sys::Datum::from(empty), arraytype)
+        };
+    }
+    let align4 = |n: usize| (n + 3) & !3;
+    let maxalign = |n: usize| {
         (n + pg_sys::MAXIMUM_ALIGNOF as usize - 1) & !(pg_sys::MAXIMUM_ALIGNOF as usize - 1)
     };
-    // An element's length with its varlena header: 4 bytes, or 8 before an LZ4 block.
-    let size = |(lz4, b): &(Option<[u8; 8]>, &[u8])| lz4.map_or(HDR, |h| h.len()) + b.len();
-    let total = header + bodies.iter().map(|e| align4(size(e))).sum::<usize>();
+    // ArrayType, dims[1], lbound[1], the null bitmap if any element is NULL (utils/array.h:
+    // ARR_OVERHEAD_NONULLS / ARR_OVERHEAD_WITHNULLS), MAXALIGNed; then each element with its
+    // varlena header at a 4-byte boundary.
+    let dims_at = std::mem::size_of::<pg_sys::ArrayType>();
+    let bitmap_at = dims_at + 2 * std::mem::size_of::<i32>();
+    let has_nulls = elems.iter().any(Option::is_none);
+    let header = maxalign(
+        bitmap_at
+            + if has_nulls {
+                elems.len().div_ceil(8)
+            } else {
+                0
+            },
+    );
+    let total = header
+        + elems
+            .iter()
+            .flatten()
+            .map(|e| align4(e.size()))
+            .sum::<usize>();
     if total > 0x3fff_ffff {
-        pgrx::error!(
-            "openrouter: a batch of {} documents exceeds 1 GB",
-            docs.len()
-        );
+        pgrx::error!("openrouter: a batch of {} values exceeds 1 GB", elems.len());
     }
     // SAFETY: one zeroed allocation of `total` bytes, filled within its bounds as computed
-    // above; the layout is PostgreSQL's (utils/array.h) for ndim 1, no null bitmap.
+    // above, in PostgreSQL's layout for ndim 1.
     unsafe {
         let a = pg_sys::palloc0(total) as *mut pg_sys::ArrayType;
         pgrx::set_varsize_4b(a as *mut pg_sys::varlena, total as i32);
         (*a).ndim = 1;
-        (*a).dataoffset = 0;
-        (*a).elemtype = pg_sys::JSONBOID;
-        let dims = (a as *mut u8).add(std::mem::size_of::<pg_sys::ArrayType>()) as *mut i32;
-        *dims = bodies.len() as i32;
+        (*a).dataoffset = if has_nulls { header as i32 } else { 0 };
+        (*a).elemtype = elemtype;
+        let dims = (a as *mut u8).add(dims_at) as *mut i32;
+        *dims = elems.len() as i32;
         *dims.add(1) = 1;
+        let bitmap = (a as *mut u8).add(bitmap_at);
         let mut at = (a as *mut u8).add(header);
-        for element in &bodies {
-            let (lz4, body) = element;
-            let hdr = match lz4 {
-                // An inline compressed varlena, as toast_compress_datum makes it.
-                Some(h) => {
-                    std::ptr::copy_nonoverlapping(h.as_ptr(), at, h.len());
-                    h.len()
+        for (i, elem) in elems.iter().enumerate() {
+            let Some(elem) = elem else { continue };
+            if has_nulls {
+                *bitmap.add(i / 8) |= 1 << (i % 8);
+            }
+            let (hdr, body) = match elem {
+                Elem::Body(body) => {
+                    let n = pg_sys::VARHDRSZ;
+                    pgrx::set_varsize_4b(at as *mut pg_sys::varlena, (n + body.len()) as i32);
+                    (n, body)
                 }
-                None => {
-                    pgrx::set_varsize_4b(at as *mut pg_sys::varlena, (HDR + body.len()) as i32);
-                    HDR
+                // An inline compressed varlena, as toast_compress_datum makes it.
+                Elem::Compressed(h, body) => {
+                    std::ptr::copy_nonoverlapping(h.as_ptr(), at, h.len());
+                    (h.len(), body)
                 }
             };
             std::ptr::copy_nonoverlapping(body.as_ptr(), at.add(hdr), body.len());
-            at = at.add(align4(size(element)));
+            at = at.add(align4(elem.size()));
         }
-        DatumWithOid::new(pg_sys::Datum::from(a), pg_sys::JSONBARRAYOID)
+        DatumWithOid::new(pg_sys::Datum::from(a), arraytype)
+    }
+}
+
+/// Runs a data-modifying statement with a generic plan; returns how many rows it processed.
+/// For the batches of model rows: SPI's usual one-shot plan folds every parameter into a
+/// constant, copying it (megabytes of arrays per statement, each into freshly faulted-in
+/// memory: a few percent of a first load at 100 times the registry). Only for statements
+/// whose plan does not depend on how long the arrays are.
+fn update_generic(_connected: &SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> R<u64> {
+    let sql = std::ffi::CString::new(sql).expect("statement text without NUL");
+    let mut types: Vec<pg_sys::Oid> = args.iter().map(DatumWithOid::oid).collect();
+    let mut values: Vec<pg_sys::Datum> = args
+        .iter()
+        .map(|a| {
+            a.datum()
+                .map_or(pg_sys::Datum::from(0), |d| d.sans_lifetime())
+        })
+        .collect();
+    let nulls: Vec<std::ffi::c_char> = args
+        .iter()
+        .map(|a| if a.datum().is_some() { b' ' } else { b'n' } as std::ffi::c_char)
+        .collect();
+    // SAFETY: SPI is connected (`_connected` is borrowed from Spi::connect*); the arrays outlive both
+    // calls and hold one entry per parameter; errors raised inside come back as Rust panics.
+    unsafe {
+        let plan = pg_sys::SPI_prepare_cursor(
+            sql.as_ptr(),
+            args.len() as i32,
+            types.as_mut_ptr(),
+            pg_sys::CURSOR_OPT_GENERIC_PLAN as i32,
+        );
+        if plan.is_null() {
+            Spi::check_status(pg_sys::SPI_result)?;
+        }
+        let rc = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), false, 0);
+        pg_sys::SPI_freeplan(plan);
+        Spi::check_status(rc)?;
+        Ok(pg_sys::SPI_processed)
     }
 }
 
@@ -656,14 +756,14 @@ fn write_all(
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let labs_of: Vec<&str> = batch.iter().map(|m| m.lab.as_str()).collect();
         in_batch(&mut cx, || {
-            client.update(
+            update_generic(
+            client,
             "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
              SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
                FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS lab) u
               WHERE NOT EXISTS (SELECT 1 FROM relationships r
                                  WHERE r.ns = 'relationships' AND r.id = 'provider-' || u.id)",
-            None,
-            &[ids.into(), labs_of.into(), at.into()],
+            &[text_array(&ids), text_array(&labs_of), at.into()],
         )
         })?;
     }
@@ -684,7 +784,8 @@ fn write_all(
         let pricings: Vec<&str> = batch.iter().map(|m| m.pricing.as_str()).collect();
         let variable: Vec<bool> = batch.iter().map(|m| m.variable_price).collect();
         in_batch(&mut cx, || {
-            client.update(
+            update_generic(
+                client,
                 "INSERT INTO openrouter_price_history
                     (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
              SELECT u.id, $3::timestamptz, u.pricing, (u.pricing->>'prompt')::numeric,
@@ -694,9 +795,8 @@ fn write_all(
                             unnest($4::boolean[]) AS variable) u
               WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
                                  WHERE h.model_id = u.id AND h.valid_to IS NULL)",
-                None,
                 &[
-                    ids.into(),
+                    text_array(&ids),
                     jsonb_array_of_texts(&pricings),
                     at.into(),
                     variable.into(),
