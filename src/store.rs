@@ -94,6 +94,19 @@ pub fn lz4_above() -> Option<usize> {
     crate::registry::lz4::available().then_some(above)
 }
 
+/// Whether openrouter_model_state has no pages at all (never written, or truncated): then
+/// no model can be skipped as stored unchanged. One file size from the relation cache, no
+/// query. A hint, taken before the sync lock; the state itself is read under it.
+pub fn state_is_empty() -> bool {
+    let Ok(rel) = pgrx::PgRelation::open_with_name_and_share_lock("openrouter_model_state") else {
+        return false;
+    };
+    // SAFETY: an open relation of this backend, locked for the rest of the transaction.
+    unsafe {
+        pg_sys::RelationGetNumberOfBlocksInFork(rel.as_ptr(), pg_sys::ForkNumber::MAIN_FORKNUM) == 0
+    }
+}
+
 /// What the sync wrote last time, per model: data hash and deprecated flag.
 pub struct State {
     pub hash: i64,

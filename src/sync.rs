@@ -9,27 +9,32 @@ use crate::{gucs, store};
 use foldhash::{HashMap, HashSet, HashSetExt};
 use pgrx::prelude::*;
 use serde_json::json;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Models per part of the mapping, at most (and per batch of a streamed first load).
 const MAX_PART: usize = 2000;
 
-/// What the mapping threads need from the database before they start, set once the state is
-/// read: the API objects the previous sync stored unchanged (not mapped again), and where the
-/// toaster would compress a document with LZ4 (they do it; see store::lz4_above).
+/// What the mapping threads need from the database, each set once known: the API objects
+/// the previous sync stored unchanged (not mapped again), and where the toaster would
+/// compress a document with LZ4 (they do it; see store::lz4_above). On a first load `known`
+/// is set (empty) before the lock is taken, so that mapping starts while this thread reads
+/// the rest.
 #[derive(Default)]
 struct Ready {
-    known: HashMap<i64, Known>,
-    lz4_above: Option<usize>,
+    known: OnceLock<HashMap<i64, Known>>,
+    lz4_above: OnceLock<Option<usize>>,
 }
 
-/// Sets `Ready` (empty) if nothing else did, e.g. when reading the state failed: the mapping
-/// workers wait for it, and must not wait forever.
-struct Unblock<'a>(&'a std::sync::OnceLock<Ready>);
+/// Sets whatever of `Ready` nothing else set (no known objects, the server compresses),
+/// e.g. when reading the state failed: the mapping workers wait for both, and must not wait
+/// forever.
+struct Unblock<'a>(&'a Ready);
 
 impl Drop for Unblock<'_> {
     fn drop(&mut self) {
-        let _ = self.0.set(Ready::default());
+        let _ = self.0.known.set(HashMap::default());
+        let _ = self.0.lz4_above.set(None);
     }
 }
 
@@ -128,13 +133,12 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let parts: Vec<&[&str]> = raw_models.chunks(part_size).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     // The workers wait for this, set once the state is read (or, should that fail, empty).
-    let ready: std::sync::OnceLock<Ready> = std::sync::OnceLock::new();
+    let ready = Ready::default();
     // Part k, mapped and its documents encoded as jsonb, by whichever thread takes it.
     let map_encoded = |k: usize, raw: &[&str], ready: &Ready| {
-        map_part(k * part_size, raw, today, &ready.known).map(|(mut models, w)| {
-            models
-                .iter_mut()
-                .for_each(|m| m.encode_jsonb(ready.lz4_above));
+        map_part(k * part_size, raw, today, ready.known.wait()).map(|(mut models, w)| {
+            let lz4_above = *ready.lz4_above.wait();
+            models.iter_mut().for_each(|m| m.encode_jsonb(lz4_above));
             (models, w)
         })
     };
@@ -145,7 +149,6 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 let (tx, parts, next, ready, map_encoded) =
                     (tx.clone(), &parts, &next, &ready, &map_encoded);
                 scope.spawn(move || loop {
-                    let ready = ready.wait();
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(raw) = parts.get(k) else { break };
                     let part = map_encoded(k, raw, ready);
@@ -156,6 +159,12 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     }
                 });
             };
+            // With no state at all there is nothing to skip: mapping need not wait for the
+            // lock and the state (a hint, read without the lock: a model mapped needlessly is
+            // still mapped right).
+            if store::state_is_empty() {
+                let _ = ready.known.set(HashMap::default());
+            }
             // One worker until the state is read: a first load is streamed, and this thread's
             // writes need the other core. (The workers wait for the state anyway.)
             spawn_worker();
@@ -167,7 +176,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             // Which models need their full row written: new ones, those whose data hash
             // changed, those whose deprecated flag must change, and any the sync did not write
             // itself.
-            let lz4_above = store::lz4_above();
+            let _ = ready.lz4_above.set(store::lz4_above());
             let state = store::load_state();
             let known = state
                 .iter()
@@ -181,7 +190,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     st.raw_hash.map(|h| (h, known))
                 })
                 .collect();
-            let _ = ready.set(Ready { known, lz4_above });
+            let _ = ready.known.set(known);
             let untracked = store::untracked_ids();
             let stream = state.is_empty() && untracked.is_empty();
             if !stream {
@@ -211,7 +220,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                         // Rather than wait for the workers, map the next part not taken yet.
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         if let Some(raw) = parts.get(k) {
-                            waiting[k] = Some(map_encoded(k, raw, ready.wait()));
+                            waiting[k] = Some(map_encoded(k, raw, &ready));
                             continue;
                         }
                         match results.recv() {
