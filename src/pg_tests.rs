@@ -131,6 +131,41 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_first_load_beside_kept_edges_and_prices_adds_no_duplicates() {
+        // things and the state emptied, edges and price periods kept: the sync loads the
+        // registry as a first load (streamed), but must not insert an edge or open a period
+        // twice (the anti-joins stay whenever those tables have any page).
+        let server = TestServer::registry(fixture(NEW), None);
+        point_at(&server.models_url());
+        sync();
+        let periods = "SELECT count(*) FROM openrouter_price_history";
+        assert_eq!(count(periods), 346);
+        run("TRUNCATE things, openrouter_model_state");
+        let s = sync_forced();
+        assert_eq!(s["models"], 346);
+        assert_eq!(s["inserted"], 346);
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns = 'models'"),
+            346
+        );
+        assert_eq!(count("SELECT count(*) FROM relationships"), 346);
+        assert_eq!(count(periods), 346);
+        assert_eq!(
+            count("SELECT count(DISTINCT valid_from) FROM openrouter_price_history"),
+            1
+        );
+        // And into empty tables, with no anti-join: every edge and period, once.
+        run("TRUNCATE things, openrouter_model_state, relationships, openrouter_price_history");
+        sync_forced();
+        assert_eq!(count("SELECT count(DISTINCT id) FROM relationships"), 346);
+        assert_eq!(
+            count("SELECT count(DISTINCT model_id) FROM openrouter_price_history WHERE valid_to IS NULL"),
+            346
+        );
+        assert_eq!(count(periods), 346);
+    }
+
+    #[pg_test]
     fn resync_is_idempotent() {
         let server = TestServer::registry(fixture(NEW), None);
         point_at(&server.models_url());

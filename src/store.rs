@@ -94,11 +94,10 @@ pub fn lz4_above() -> Option<usize> {
     crate::registry::lz4::available().then_some(above)
 }
 
-/// Whether openrouter_model_state has no pages at all (never written, or truncated): then
-/// no model can be skipped as stored unchanged. One file size from the relation cache, no
-/// query. A hint, taken before the sync lock; the state itself is read under it.
-pub fn state_is_empty() -> bool {
-    let Ok(rel) = pgrx::PgRelation::open_with_name_and_share_lock("openrouter_model_state") else {
+/// Whether a table has no pages at all (never written, or truncated): then it has no rows.
+/// One file size from the relation cache, no query.
+pub fn has_no_pages(table: &str) -> bool {
+    let Ok(rel) = pgrx::PgRelation::open_with_name_and_share_lock(table) else {
         return false;
     };
     // SAFETY: an open relation of this backend, locked for the rest of the transaction.
@@ -764,26 +763,51 @@ fn write_all(
 
     // Lab -> model edges (the id determines both ends: only new models can add one). An
     // anti-join rather than ON CONFLICT DO NOTHING: one pass, no speculative insertions
-    // (a third faster on a first load); the sync lock keeps other syncs out meanwhile.
+    // (a third faster on a first load); the sync lock keeps other syncs out meanwhile. Into
+    // an empty table (a first load) not even that: with a generic plan it is an index probe
+    // per row.
+    let edges_sql = format!(
+        "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
+         SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{{}}', $3::timestamptz
+           FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS lab) u
+         {}",
+        if has_no_pages("relationships") {
+            ""
+        } else {
+            "WHERE NOT EXISTS (SELECT 1 FROM relationships r
+                                WHERE r.ns = 'relationships' AND r.id = 'provider-' || u.id)"
+        }
+    );
     for batch in plan.changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let labs_of: Vec<&str> = batch.iter().map(|m| m.lab.as_str()).collect();
         in_batch(&mut cx, || {
             update_generic(
-            client,
-            "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
-             SELECT 'relationships', 'provider-' || u.id, 'provider', 'labs', u.lab, 'models', u.id, '{}', $3::timestamptz
-               FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS lab) u
-              WHERE NOT EXISTS (SELECT 1 FROM relationships r
-                                 WHERE r.ns = 'relationships' AND r.id = 'provider-' || u.id)",
-            &[text_array(&ids), text_array(&labs_of), at.into()],
-        )
+                client,
+                &edges_sql,
+                &[text_array(&ids), text_array(&labs_of), at.into()],
+            )
         })?;
     }
 
     crate::sync::poll("labs and relationships written");
     // Price periods: close the changed and the vanished, open one for every listed model
     // without an open period (new, returned, repriced).
+    let periods_sql = format!(
+        "INSERT INTO openrouter_price_history
+            (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
+         SELECT u.id, $3::timestamptz, u.pricing, (u.pricing->>'prompt')::numeric,
+                (u.pricing->>'completion')::numeric, u.variable
+           FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS pricing,
+                        unnest($4::boolean[]) AS variable) u
+         {}",
+        if has_no_pages("openrouter_price_history") {
+            ""
+        } else {
+            "WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
+                                WHERE h.model_id = u.id AND h.valid_to IS NULL)"
+        }
+    );
     if !diff.close_price_periods.is_empty() {
         client.update(
             "UPDATE openrouter_price_history SET valid_to = $2::timestamptz
@@ -799,15 +823,7 @@ fn write_all(
         in_batch(&mut cx, || {
             update_generic(
                 client,
-                "INSERT INTO openrouter_price_history
-                    (model_id, valid_from, pricing, prompt_price, completion_price, variable_price)
-             SELECT u.id, $3::timestamptz, u.pricing, (u.pricing->>'prompt')::numeric,
-                    (u.pricing->>'completion')::numeric,
-                    u.variable
-               FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS pricing,
-                            unnest($4::boolean[]) AS variable) u
-              WHERE NOT EXISTS (SELECT 1 FROM openrouter_price_history h
-                                 WHERE h.model_id = u.id AND h.valid_to IS NULL)",
+                &periods_sql,
                 &[
                     text_array(&ids),
                     jsonb_array_of_texts(&pricings),

@@ -162,7 +162,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             // With no state at all there is nothing to skip: mapping need not wait for the
             // lock and the state (a hint, read without the lock: a model mapped needlessly is
             // still mapped right).
-            if store::state_is_empty() {
+            if store::has_no_pages("openrouter_model_state") {
                 let _ = ready.known.set(HashMap::default());
             }
             // One worker until the state is read: a first load is streamed, and this thread's
