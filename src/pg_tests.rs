@@ -134,13 +134,16 @@ mod tests {
     fn a_first_load_beside_kept_edges_and_prices_adds_no_duplicates() {
         // things and the state emptied, edges and price periods kept: the sync loads the
         // registry as a first load (streamed), but must not insert an edge or open a period
-        // twice (the anti-joins stay whenever those tables have any page).
+        // twice: the anti-joins stay whenever those tables have any page. (Into tables with
+        // no pages at all they are left out: tests/integration, first sync of a new
+        // database. Not here: TRUNCATE in a test deadlocks with the tests running beside it.)
         let server = TestServer::registry(fixture(NEW), None);
         point_at(&server.models_url());
         sync();
         let periods = "SELECT count(*) FROM openrouter_price_history";
         assert_eq!(count(periods), 346);
-        run("TRUNCATE things, openrouter_model_state");
+        run("DELETE FROM things");
+        run("DELETE FROM openrouter_model_state");
         let s = sync_forced();
         assert_eq!(s["models"], 346);
         assert_eq!(s["inserted"], 346);
@@ -154,15 +157,6 @@ mod tests {
             count("SELECT count(DISTINCT valid_from) FROM openrouter_price_history"),
             1
         );
-        // And into empty tables, with no anti-join: every edge and period, once.
-        run("TRUNCATE things, openrouter_model_state, relationships, openrouter_price_history");
-        sync_forced();
-        assert_eq!(count("SELECT count(DISTINCT id) FROM relationships"), 346);
-        assert_eq!(
-            count("SELECT count(DISTINCT model_id) FROM openrouter_price_history WHERE valid_to IS NULL"),
-            346
-        );
-        assert_eq!(count(periods), 346);
     }
 
     #[pg_test]

@@ -159,18 +159,18 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     }
                 });
             };
-            // With no state at all there is nothing to skip: mapping need not wait for the
-            // lock and the state (a hint, read without the lock: a model mapped needlessly is
-            // still mapped right).
-            if store::has_no_pages("openrouter_model_state") {
-                let _ = ready.known.set(HashMap::default());
-            }
             // One worker until the state is read: a first load is streamed, and this thread's
             // writes need the other core. (The workers wait for the state anyway.)
             spawn_worker();
             let _unblock = Unblock(&ready);
+            // The sync lock first, then any table's: the order every sync takes them in.
             store::lock();
             poll("locked");
+            // With no state at all there is nothing to skip: mapping need not wait until the
+            // state is read.
+            if store::has_no_pages("openrouter_model_state") {
+                let _ = ready.known.set(HashMap::default());
+            }
             let at = store::now();
             let at_elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
             // Which models need their full row written: new ones, those whose data hash
