@@ -229,6 +229,8 @@ pub fn insert_new_models(models: &[&MappedModel], at: &str) -> i64 {
     Spi::connect_mut(|client| -> R<i64> {
         let mut cx = PgMemoryContexts::new("openrouter sync batch");
         let mut inserted = 0;
+        let mut models = models.to_vec();
+        models.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for batch in models.chunks(BATCH) {
             inserted += insert_new_batch(client, &mut cx, batch, at)?;
         }
@@ -671,8 +673,9 @@ fn write_all(
     // Changed and new models (their data hash differs from what the sync last wrote): the
     // whole row.
     let (mut inserted, mut updated) = (0i64, 0i64);
-    let (fresh, known): (Vec<&MappedModel>, Vec<&MappedModel>) = plan
-        .changed
+    let mut changed = plan.changed.clone();
+    changed.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let (fresh, known): (Vec<&MappedModel>, Vec<&MappedModel>) = changed
         .iter()
         .partition(|m| plan.new.contains(m.id.as_str()));
     // New models, the bulk of a first load: a plain INSERT (unless written already).
@@ -778,7 +781,7 @@ fn write_all(
                                 WHERE r.ns = 'relationships' AND r.id = 'provider-' || u.id)"
         }
     );
-    for batch in plan.changed.chunks(BATCH) {
+    for batch in changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let labs_of: Vec<&str> = batch.iter().map(|m| m.lab.as_str()).collect();
         in_batch(&mut cx, || {
@@ -816,7 +819,7 @@ fn write_all(
             &[diff.close_price_periods.clone().into(), at.into()],
         )?;
     }
-    for batch in plan.changed.chunks(BATCH) {
+    for batch in changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let pricings: Vec<&str> = batch.iter().map(|m| m.pricing.as_str()).collect();
         let variable: Vec<bool> = batch.iter().map(|m| m.variable_price).collect();
