@@ -488,7 +488,7 @@ pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
     varlena_array(pg_sys::JSONBOID, pg_sys::JSONBARRAYOID, &elems)
 }
 
-/// A `text[]` parameter (None: NULL), see `varlena_array`.
+/// A `text[]` parameter, see `varlena_array`.
 pub(crate) fn text_array<'a, S: AsRef<str>>(texts: &[S]) -> DatumWithOid<'a> {
     let elems: Vec<Option<Elem>> = texts
         .iter()

@@ -18,8 +18,8 @@ const MAX_PART: usize = 2000;
 /// What the mapping threads need from the database, each set once known: the API objects
 /// the previous sync stored unchanged (not mapped again), and where the toaster would
 /// compress a document with LZ4 (they do it; see store::lz4_above). On a first load `known`
-/// is set (empty) before the lock is taken, so that mapping starts while this thread reads
-/// the rest.
+/// is set (empty) as soon as the lock is taken, so that mapping starts while this thread
+/// reads the rest.
 #[derive(Default)]
 struct Ready {
     known: OnceLock<HashMap<i64, Known>>,
@@ -132,7 +132,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let part_size = raw_models.len().div_ceil(2 * workers).clamp(100, MAX_PART);
     let parts: Vec<&[&str]> = raw_models.chunks(part_size).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    // The workers wait for this, set once the state is read (or, should that fail, empty).
+    // The workers wait for this (see Ready, Unblock).
     let ready = Ready::default();
     // Part k, mapped and its documents encoded as jsonb, by whichever thread takes it.
     let map_encoded = |k: usize, raw: &[&str], ready: &Ready| {
