@@ -317,30 +317,36 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             }
         }
     }
-    let listed: HashSet<&str> = registry.models.iter().map(|m| m.id.as_str()).collect();
-    let changed_ids: HashSet<&str> = plan.changed.iter().map(|m| m.id.as_str()).collect();
-    // The prior state of everything that may have changed: changed models, vanished ones, untracked ones.
-    let mut prior_ids: Vec<&str> = changed_ids
-        .iter()
-        .copied()
-        .filter(|id| state.contains_key(*id))
-        .collect();
-    prior_ids.extend(
-        state
+    // The first load of an empty registry has no prior state to read.
+    let first_load = state.is_empty() && untracked.is_empty();
+    let prior = if first_load {
+        Vec::new()
+    } else {
+        let listed: HashSet<&str> = registry.models.iter().map(|m| m.id.as_str()).collect();
+        let changed_ids: HashSet<&str> = plan.changed.iter().map(|m| m.id.as_str()).collect();
+        // The prior state of everything that may have changed: changed models, vanished ones, untracked ones.
+        let mut prior_ids: Vec<&str> = changed_ids
             .iter()
-            .filter(|(id, st)| !st.deprecated && !listed.contains(id.as_str()))
-            .map(|(id, _)| id.as_str()),
-    );
-    prior_ids.extend(
-        untracked
-            .iter()
-            .map(String::as_str)
-            .filter(|id| !changed_ids.contains(id) || !state.contains_key(*id)),
-    );
-    prior_ids.sort_unstable();
-    prior_ids.dedup();
-    let prior = store::load_prior(&prior_ids);
-    let mut diff = if state.is_empty() && untracked.is_empty() {
+            .copied()
+            .filter(|id| state.contains_key(*id))
+            .collect();
+        prior_ids.extend(
+            state
+                .iter()
+                .filter(|(id, st)| !st.deprecated && !listed.contains(id.as_str()))
+                .map(|(id, _)| id.as_str()),
+        );
+        prior_ids.extend(
+            untracked
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !changed_ids.contains(id) || !state.contains_key(*id)),
+        );
+        prior_ids.sort_unstable();
+        prior_ids.dedup();
+        store::load_prior(&prior_ids)
+    };
+    let mut diff = if first_load {
         // The first load of an empty registry is not a change: its models are not logged
         // one by one as "added" (the summary still counts them), and there is nothing to
         // compare them with.

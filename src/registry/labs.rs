@@ -152,8 +152,13 @@ pub struct LabAccumulator {
 impl LabAccumulator {
     pub fn add(&mut self, model_id: &str, model_name: Option<&str>) {
         if let Some(prefix) = model_name.and_then(name_prefix) {
-            let order = self.names.len();
-            self.names.entry(prefix.to_string()).or_insert((0, order)).0 += 1;
+            match self.names.get_mut(prefix) {
+                Some(seen) => seen.0 += 1,
+                None => {
+                    let order = self.names.len();
+                    self.names.insert(prefix.to_string(), (1, order));
+                }
+            }
         }
         self.models.push(model_id.to_string());
     }
