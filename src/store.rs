@@ -623,8 +623,9 @@ fn update_generic(_connected: &SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_
         .iter()
         .map(|a| if a.datum().is_some() { b' ' } else { b'n' } as std::ffi::c_char)
         .collect();
-    // SAFETY: SPI is connected (`_connected` is borrowed from Spi::connect*); the arrays outlive both
-    // calls and hold one entry per parameter; errors raised inside come back as Rust panics.
+    // SAFETY: SPI is connected (`_connected` is borrowed from Spi::connect*); the arrays
+    // outlive both calls and hold one entry per parameter; errors raised inside come back as
+    // Rust panics. A null plan makes SPI_execute_plan return SPI_ERROR_ARGUMENT.
     unsafe {
         let plan = pg_sys::SPI_prepare_cursor(
             sql.as_ptr(),
