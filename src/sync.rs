@@ -142,7 +142,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             (models, w)
         })
     };
-    let (mapped, state, untracked, at, at_elapsed_ms, streamed, repeated) =
+    let (mapped, state, untracked, at, at_elapsed_ms, first_load, repeated) =
         std::thread::scope(|scope| {
             let (tx, results) = std::sync::mpsc::channel();
             let spawn_worker = || {
@@ -192,8 +192,10 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 .collect();
             let _ = ready.known.set(known);
             let untracked = store::untracked_ids();
-            let stream = state.is_empty() && untracked.is_empty();
-            if !stream {
+            // The first load of an empty registry: written part by part as it is mapped, not
+            // logged model by model, no prior state to read.
+            let first_load = state.is_empty() && untracked.is_empty();
+            if !first_load {
                 for _ in 1..workers {
                     spawn_worker();
                 }
@@ -230,7 +232,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                         continue;
                     }
                 };
-                if stream {
+                if first_load {
                     let new: Vec<&MappedModel> = part
                         .0
                         .iter()
@@ -253,7 +255,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 untracked,
                 at,
                 at_elapsed_ms,
-                stream,
+                first_load,
                 repeated,
             )
         });
@@ -296,7 +298,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         changed: Vec::new(),
         unchanged: Vec::new(),
         new: Default::default(),
-        new_written: streamed,
+        new_written: first_load,
         restamp: Vec::new(),
     };
     let mut unchanged_live = 0;
@@ -317,8 +319,6 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             }
         }
     }
-    // The first load of an empty registry has no prior state to read.
-    let first_load = state.is_empty() && untracked.is_empty();
     let prior = if first_load {
         Vec::new()
     } else {
