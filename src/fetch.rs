@@ -437,28 +437,36 @@ enum ReadError {
 }
 
 fn read_capped(
-    mut r: impl Read,
+    r: impl Read,
     cap: usize,
     stop: &AtomicBool,
     announced: Option<usize>,
 ) -> Result<Vec<u8>, ReadError> {
     // The announced length sizes the buffer once: no doubling (and no 2x peak) on large bodies.
+    // read_to_end reads into it directly: no bounce buffer to zero and copy from (those were
+    // two thirds of the fetch thread's time at 1x).
     let mut out = Vec::with_capacity(announced.filter(|n| *n <= cap).unwrap_or(64 << 10));
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Err(ReadError::Stopped);
+    let mut limited = Stoppable { inner: r, stop }.take(cap as u64 + 1);
+    match limited.read_to_end(&mut out) {
+        Ok(_) if out.len() > cap => Err(ReadError::TooLarge),
+        Ok(_) => Ok(out),
+        Err(_) if stop.load(Ordering::Relaxed) => Err(ReadError::Stopped),
+        Err(e) => Err(ReadError::Io(e)),
+    }
+}
+
+/// A reader that fails once `stop` is set (checked before every read).
+struct Stoppable<'a, R> {
+    inner: R,
+    stop: &'a AtomicBool,
+}
+
+impl<R: Read> Read for Stoppable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped"));
         }
-        let n = match r.read(&mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ReadError::Io(e)),
-        };
-        if out.len() + n > cap {
-            return Err(ReadError::TooLarge);
-        }
-        out.extend_from_slice(&buf[..n]);
+        self.inner.read(buf)
     }
 }
 
@@ -544,6 +552,38 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// A reader handing out at most `step` bytes a call, as a socket does.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn bodies_are_read_whole_up_to_the_cap() {
+        let body = crate::testkit::fixture(crate::testkit::NEW).into_bytes();
+        let go = AtomicBool::new(false);
+        let len = body.len();
+        // Announced exactly, announced too short, not announced; read in odd steps.
+        for (announced, step) in [(Some(len), 65_537), (Some(1000), 4093), (None, 1 << 20)] {
+            let got = read_capped(Trickle(&body, step), len, &go, announced);
+            assert!(matches!(&got, Ok(b) if *b == body), "{announced:?} {step}");
+        }
+        // One byte over the cap is refused, whatever was announced.
+        for announced in [Some(len), None] {
+            let got = read_capped(Trickle(&body, 8192), len - 1, &go, announced);
+            assert!(matches!(got, Err(ReadError::TooLarge)), "{announced:?}");
+        }
+        // A stop request ends the read.
+        let stop = AtomicBool::new(true);
+        let got = read_capped(Trickle(&body, 8192), len, &stop, Some(len));
+        assert!(matches!(got, Err(ReadError::Stopped)));
     }
 
     #[test]
