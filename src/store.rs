@@ -218,6 +218,15 @@ pub(crate) fn sync_time(client: &SpiClient<'_>) -> R<String> {
         .unwrap_or_default())
 }
 
+/// `at` (see `sync_time`) as a timestamptz parameter, for statements with a generic plan:
+/// there `$n::timestamptz` of a text parameter is not folded once but parsed for every row
+/// (4% of writing the things rows of a first load).
+fn timestamptz<'a>(at: &str) -> DatumWithOid<'a> {
+    at.parse::<TimestampWithTimeZone>()
+        .unwrap_or_else(|e| pgrx::error!("openrouter: the sync time {at:?} is no timestamp: {e}"))
+        .into()
+}
+
 /// The sync's timestamp, taken once (see `sync_time`).
 pub fn now() -> String {
     Spi::connect(sync_time).expect("reading the clock")
@@ -256,7 +265,7 @@ fn insert_new_batch(
             &[
                 text_array(&ids),
                 jsonb_array(&docs),
-                at.into(),
+                timestamptz(at),
                 text_array(&contents),
             ],
         )
@@ -694,15 +703,19 @@ fn write_all(
     }
 
     crate::sync::poll(&format!("wrote {} models", plan.changed.len()));
-    // Unchanged models: confirmed, nothing else (a small HOT update).
-    for batch in plan.unchanged.chunks(BATCH * 4) {
+    // Unchanged models: confirmed, nothing else (a small HOT update). `= ANY` rather than a
+    // join with unnest(): the planner may then read the index in key order (the array is
+    // sorted here, the index scan sorts it anyway) or scan the table once when most of it
+    // is listed; half the time of a re-sync at 100x goes here.
+    let mut unchanged = plan.unchanged.clone();
+    unchanged.sort_unstable();
+    for batch in unchanged.chunks(BATCH * 4) {
         in_batch(&mut cx, || {
             client.update(
-                "UPDATE things t SET updated_at = $2::timestamptz
-               FROM unnest($1::text[]) AS u(id)
-              WHERE t.ns = 'models' AND t.id = u.id",
+                "UPDATE things SET updated_at = $2::timestamptz
+                  WHERE ns = 'models' AND id = ANY($1::text[])",
                 None,
-                &[batch.to_vec().into(), at.into()],
+                &[text_array(batch), at.into()],
             )
         })?;
     }
@@ -789,7 +802,7 @@ fn write_all(
             update_generic(
                 client,
                 &edges_sql,
-                &[text_array(&ids), text_array(&labs_of), at.into()],
+                &[text_array(&ids), text_array(&labs_of), timestamptz(at)],
             )
         })?;
     }
@@ -831,7 +844,7 @@ fn write_all(
                 &[
                     text_array(&ids),
                     jsonb_array_of_texts(&pricings),
-                    at.into(),
+                    timestamptz(at),
                     variable.into(),
                 ],
             )
