@@ -211,7 +211,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             let mut mapped = Vec::with_capacity(parts.len());
             while mapped.len() < parts.len() {
                 // The parts in API order, whichever thread finishes first.
-                let part = match waiting[mapped.len()].take() {
+                let mut part = match waiting[mapped.len()].take() {
                     Some(Ok(part)) => part,
                     Some(Err(e)) => return (Err(e), state, untracked, at, 0.0, false, repeated),
                     None => {
@@ -233,10 +233,10 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     }
                 };
                 if first_load {
-                    let new: Vec<&MappedModel> = part
+                    let first: Vec<bool> = part
                         .0
                         .iter()
-                        .filter(|m| {
+                        .map(|m| {
                             let first = seen.insert(m.id.clone());
                             if !first {
                                 repeated.insert(m.id.clone());
@@ -244,7 +244,20 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                             first
                         })
                         .collect();
+                    let new: Vec<&MappedModel> = part
+                        .0
+                        .iter()
+                        .zip(&first)
+                        .filter_map(|(m, &first)| first.then_some(m))
+                        .collect();
                     store::insert_new_models(&new, &at);
+                    // Their things rows are written: the documents are not needed again (a
+                    // repeat, not written here, keeps its own for rewrite_models).
+                    part.0
+                        .iter_mut()
+                        .zip(&first)
+                        .filter(|(_, &first)| first)
+                        .for_each(|(m, _)| m.release_documents());
                     poll("");
                 }
                 mapped.push(part);

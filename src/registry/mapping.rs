@@ -132,6 +132,19 @@ impl MappedModel {
     }
 }
 
+impl MappedModel {
+    /// Frees what only its things row needed (`data`, `jsonb`, `description`), once that row
+    /// is written: a streamed first load at 100x would otherwise hold every document (about
+    /// 100 MB) until its end. What the other tables need stays. `doc()` of a released model
+    /// is an empty text, which jsonb refuses: writing its row again fails loudly.
+    pub fn release_documents(&mut self) {
+        self.data = String::new();
+        self.jsonb = None;
+        self.lz4_raw = None;
+        self.description = String::new();
+    }
+}
+
 /// The columns of things, in order: the row `things_row_len` counts.
 pub const THINGS_COLUMNS: [&str; 7] = [
     "ns",
