@@ -159,6 +159,48 @@ mod tests {
         );
     }
 
+    /// Models stored without a state row (by another tool, or before an upgrade) beside
+    /// tracked ones: listed ones are rewritten as existing rows (no duplicate insert), an
+    /// unlisted one is marked removed, and every listed model is tracked afterwards.
+    #[pg_test]
+    fn models_stored_without_state_are_taken_over() {
+        let server = TestServer::registry(fixture(NEW), None);
+        point_at(&server.models_url());
+        sync();
+        let ids = one::<String>(
+            "SELECT string_agg(quote_literal(model_id), ',' ORDER BY model_id)
+               FROM (SELECT model_id FROM openrouter_model_state WHERE NOT deprecated
+                      ORDER BY model_id LIMIT 3) s",
+        );
+        run(&format!(
+            "DELETE FROM openrouter_model_state WHERE model_id IN ({ids})"
+        ));
+        run("INSERT INTO things (ns, id, type, data, content)
+             VALUES ('models', 'othertool/kept-model', 'Model',
+                     '{\"id\": \"othertool/kept-model\", \"name\": \"Kept\"}', 'written by another tool')");
+        let s = sync_forced();
+        assert_eq!(s["inserted"], 0, "{s}");
+        assert_eq!(s["updated"], 3, "{s}");
+        assert_eq!(s["removed"], 1, "{s}");
+        assert_eq!(
+            one::<String>(
+                "SELECT data->>'deprecated' || ' ' || (data->>'deprecated_reason')
+                   FROM things WHERE ns = 'models' AND id = 'othertool/kept-model'"
+            ),
+            "true removed"
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM openrouter_model_state WHERE model_id IN ({ids})"
+            )),
+            3
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns = 'models'"),
+            347
+        );
+    }
+
     #[pg_test]
     fn resync_is_idempotent() {
         let server = TestServer::registry(fixture(NEW), None);
