@@ -246,10 +246,15 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 })
                 .collect();
             let _ = ready.known.set(known);
-            let untracked = store::untracked_ids();
+            // Models without a state row matter before the mapping only when there is no
+            // state at all (is this a first load?). Otherwise they are read after it: the
+            // query visits every things row (the whole heap, right after a first load,
+            // before VACUUM sets the visibility map), which must not happen while the body
+            // is still in memory.
+            let untracked = state.is_empty().then(store::untracked_ids);
             // The first load of an empty registry: written part by part as it is mapped, not
             // logged model by model, no prior state to read.
-            let first_load = state.is_empty() && untracked.is_empty();
+            let first_load = untracked.as_ref().is_some_and(Vec::is_empty);
             if !first_load {
                 for _ in 1..workers {
                     spawn_worker();
@@ -346,6 +351,8 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     drop(raw_models);
     let pages = fetched.bodies.len();
     drop(fetched.bodies);
+    drop(ready);
+    let untracked = untracked.unwrap_or_else(store::untracked_ids);
     if registry.models.is_empty() {
         return Err(SyncError::Empty { url });
     }
@@ -450,6 +457,13 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             limit,
         });
     }
+    // What only the plan and the diff needed, freed before the writes (which touch up to all
+    // of shared_buffers): the state of every model, the mapped documents a first load wrote
+    // (holes all over the heap), given back to the OS. At 100x about 15 MB.
+    drop((state, untracked_set, prior));
+    drop(untracked);
+    // SAFETY: plain glibc call, no pointers involved.
+    unsafe { libc::malloc_trim(0) };
     let written = store::write(
         &registry,
         &plan,
