@@ -328,15 +328,16 @@ mod tests {
         assert_eq!(count("SELECT count(*) FROM things WHERE ns='models'"), 346);
     }
 
-    /// A first load large enough to be written part by part while it is mapped: the same
-    /// rows as the one-shot path, a model repeated across parts keeps its last occurrence,
-    /// and a re-sync of the same registry finds every model unchanged.
+    /// A first load large enough to be written part by part while it is mapped (and to
+    /// refresh the statistics): the same rows as the one-shot path, a model repeated across
+    /// parts keeps its last occurrence, cheapest_models() reads its index at once, and a
+    /// re-sync of the same registry finds every model unchanged.
     #[pg_test]
     fn large_first_load_is_written_while_mapped() {
         let mut reg: Value = serde_json::from_str(&fixture(NEW)).unwrap();
         let base = reg["data"].as_array().unwrap().clone();
         let mut all = Vec::new();
-        for k in 0..13 {
+        for k in 0..15 {
             for m in &base {
                 let mut m = m.clone();
                 m["id"] = Value::from(format!("{}-x{k}", m["id"].as_str().unwrap()));
@@ -362,6 +363,12 @@ mod tests {
         .0;
         assert_eq!(s["models"], n, "{s}");
         assert_eq!(s["inserted"], n);
+        // Counted as added (not listed one by one), in the summary and in the run's row.
+        assert_eq!(s["added"], n);
+        assert_eq!(
+            count("SELECT added::bigint FROM openrouter_sync_runs ORDER BY id DESC LIMIT 1"),
+            n as i64
+        );
         assert_eq!(
             count("SELECT count(*) FROM things WHERE ns = 'models'"),
             n as i64
@@ -424,6 +431,31 @@ mod tests {
             }
         }
         assert_state_matches_things("large first load");
+        // More than ANALYZE_FROM new models: statistics were taken, things.ns from the
+        // smallest sample, and the planner reads the price index right away.
+        assert!(n as i64 >= 5000, "{n} models refresh the statistics");
+        assert_eq!(
+            one::<String>(
+                "SELECT (most_common_vals::text::text[])[1] FROM pg_stats
+                  WHERE tablename = 'things' AND attname = 'ns'"
+            ),
+            "models"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM pg_stats WHERE tablename = 'openrouter_model_state'"),
+            9
+        );
+        let plan: Vec<String> = Spi::connect(|c| {
+            c.select("EXPLAIN SELECT * FROM cheapest_models(100000)", None, &[])
+                .unwrap()
+                .map(|r| r.get::<String>(1).unwrap().unwrap_or_default())
+                .collect()
+        });
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("Index Scan using openrouter_model_state_live_by_price_idx")),
+            "{plan:#?}"
+        );
 
         let again = Spi::get_one_with_args::<pgrx::JsonB>(
             "SELECT openrouter_sync_from_text($1)",
