@@ -429,7 +429,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         // one by one as "added" (the summary still counts them), and there is nothing to
         // compare them with.
         diff::Diff {
-            added: plan.changed.iter().map(|m| m.id.clone()).collect(),
+            loaded: plan.changed.len(),
             ..Default::default()
         }
     } else {
@@ -495,7 +495,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         "inserted": written.inserted,
         "updated": written.updated,
         "unchanged": diff.unchanged,
-        "added": diff.added.len(),
+        "added": diff.added_count(),
         "removed": diff.removed.len(),
         "returned": diff.returned.len(),
         "expired": diff.expired,
