@@ -314,14 +314,9 @@ fn write_state(
     let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
     let hashes: Vec<i64> = batch.iter().map(|m| m.fingerprint).collect();
     let expired: Vec<bool> = batch.iter().map(|m| m.expired).collect();
-    let prices: Vec<_> = batch.iter().map(|m| m.prices()).collect();
-    let price = |key: &str| -> Vec<Option<&str>> {
-        prices
-            .iter()
-            .map(|p| p.get(key).and_then(|p| p.as_deref()))
-            .collect()
-    };
-    let (prompts, completions) = (price("prompt"), price("completion"));
+    let prices: Vec<_> = batch.iter().map(|m| m.prompt_and_completion()).collect();
+    let prompts: Vec<Option<&str>> = prices.iter().map(|p| p.0.as_deref()).collect();
+    let completions: Vec<Option<&str>> = prices.iter().map(|p| p.1.as_deref()).collect();
     let contexts: Vec<Option<i32>> = batch
         .iter()
         .map(|m| m.context_length.and_then(|c| i32::try_from(c).ok()))

@@ -77,6 +77,36 @@ impl MappedModel {
     pub fn prices(&self) -> BTreeMap<String, Option<String>> {
         super::diff::prices_from_stored(Some(&self.pricing))
     }
+
+    /// The prompt and completion prices of `prices()`, without a map of every price key
+    /// (building that map for each model was a seventh of writing the state rows).
+    pub fn prompt_and_completion(&self) -> (Option<String>, Option<String>) {
+        #[derive(serde::Deserialize)]
+        struct Two<'a> {
+            #[serde(borrow)]
+            prompt: Option<&'a RawValue>,
+            #[serde(borrow)]
+            completion: Option<&'a RawValue>,
+        }
+        // A null (variable) price deserializes as None.
+        let price = |v: Option<&RawValue>| v.and_then(|v| canonical_decimal(v.get().trim()));
+        // (A struct would also read an array: only objects take the short way.)
+        let object = self.pricing.trim_start().starts_with('{');
+        match serde_json::from_str::<Two>(&self.pricing)
+            .ok()
+            .filter(|_| object)
+        {
+            Some(two) => (price(two.prompt), price(two.completion)),
+            // Not an object of distinct keys (never written by the mapping): as prices() reads it.
+            None => {
+                let mut all = self.prices();
+                (
+                    all.remove("prompt").flatten(),
+                    all.remove("completion").flatten(),
+                )
+            }
+        }
+    }
 }
 
 /// XXH3, 64 bits: a specified algorithm, so stable across builds and versions (unlike std's
@@ -799,6 +829,64 @@ pub fn map_labs(models: &[MappedModel]) -> Vec<MappedLab> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// prompt_and_completion() reads the two prices exactly as prices() does, for every
+    /// model of both registries (variable, missing and structured prices included), and for
+    /// pricing texts the mapping never writes.
+    #[test]
+    fn prompt_and_completion_match_prices() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let mut seen = (0, 0);
+        for name in [crate::testkit::OLD, crate::testkit::NEW] {
+            let body = crate::testkit::fixture(name);
+            let page = super::super::parse_page(&body).unwrap();
+            let raw: Vec<&str> = page.models.iter().map(|r| r.get()).collect();
+            let (models, _) = map_part(0, &raw, today, &HashMap::new()).unwrap();
+            for m in &models {
+                let all = m.prices();
+                let want = (
+                    all.get("prompt").cloned().flatten(),
+                    all.get("completion").cloned().flatten(),
+                );
+                assert_eq!(m.prompt_and_completion(), want, "{}: {}", m.id, m.pricing);
+                seen.0 += usize::from(want.0.is_some());
+                seen.1 += usize::from(want.0.is_none());
+            }
+        }
+        assert!(seen.0 > 500 && seen.1 > 0, "{seen:?}");
+        let mut m = MappedModel::known(
+            &Known {
+                id: "a/b".into(),
+                name: None,
+                fingerprint: 0,
+            },
+            0,
+        );
+        for (pricing, want) in [
+            (
+                r#"{"prompt": 1e-6, "completion": null}"#,
+                (Some("0.000001"), None),
+            ),
+            (
+                r#"{"prompt": "1e-6", "completion": 0.5}"#,
+                (None, Some("0.5")),
+            ),
+            (r#"{"prompt": 2, "prompt": 3}"#, (Some("3"), None)),
+            (r#"[1]"#, (None, None)),
+            (r#"[1, 2]"#, (None, None)),
+            ("", (None, None)),
+        ] {
+            m.pricing = pricing.into();
+            let got = m.prompt_and_completion();
+            assert_eq!((got.0.as_deref(), got.1.as_deref()), want, "{pricing}");
+            let all = m.prices();
+            let from_all = (
+                all.get("prompt").cloned().flatten(),
+                all.get("completion").cloned().flatten(),
+            );
+            assert_eq!(got, from_all, "{pricing}");
+        }
+    }
 
     #[test]
     fn assemble_joins_parts_and_keeps_the_last_of_a_repeated_id() {
