@@ -1011,7 +1011,7 @@ mod tests {
             let docs = reg
                 .models
                 .iter()
-                .flat_map(|m| [m.data.as_str(), m.pricing.as_str()])
+                .flat_map(|m| [m.data(), m.pricing.as_str()])
                 .chain(reg.labs.iter().map(|l| l.data.as_str()))
                 .chain(raws.iter().copied());
             for doc in docs {

@@ -5,7 +5,7 @@
 //! model data to a temporary file once past work_mem).
 
 use crate::registry::diff::{prices_from_stored, Diff, Prior};
-use crate::registry::{MappedModel, Registry};
+use crate::registry::{Documents, MappedModel, Registry};
 use foldhash::{HashMap, HashMapExt};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -194,8 +194,10 @@ pub struct Plan<'a> {
     pub changed: Vec<&'a MappedModel>,
     pub unchanged: Vec<&'a str>,
     /// Among `changed`: models not stored at all yet (a plain INSERT, cheaper than an upsert).
+    /// Left empty on a first load (`new_written`), where every changed model is new.
     pub new: foldhash::HashSet<&'a str>,
-    /// The things rows of the `new` models are written already (see `insert_new_models`).
+    /// A first load: every changed model is new, and its things row is written already (see
+    /// `insert_new_models`).
     pub new_written: bool,
     /// Among the unchanged: models whose state does not record the API object they were
     /// just mapped from.
@@ -300,7 +302,7 @@ fn things_columns<'a>(models: &[&'a MappedModel]) -> (Vec<&'a str>, Vec<Doc<'a>>
     (
         models.iter().map(|m| m.id.as_str()).collect(),
         models.iter().map(|m| m.doc()).collect(),
-        models.iter().map(|m| m.description.as_str()).collect(),
+        models.iter().map(|m| m.description()).collect(),
     )
 }
 
@@ -429,10 +431,16 @@ pub(crate) enum Doc<'a> {
 
 impl MappedModel {
     pub(crate) fn doc(&self) -> Doc<'_> {
-        match (&self.jsonb, self.lz4_raw) {
-            (Some(block), Some(raw)) => Doc::Lz4 { raw, block },
-            (Some(body), None) => Doc::Jsonb(body),
-            (None, _) => Doc::Text(&self.data),
+        match self.docs.as_deref() {
+            Some(Documents {
+                jsonb: Some(block),
+                lz4_raw: Some(raw),
+                ..
+            }) => Doc::Lz4 { raw: *raw, block },
+            Some(Documents {
+                jsonb: Some(body), ..
+            }) => Doc::Jsonb(body),
+            _ => Doc::Text(self.data()),
         }
     }
 }
@@ -682,7 +690,7 @@ fn write_all(
     changed.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let (fresh, known): (Vec<&MappedModel>, Vec<&MappedModel>) = changed
         .iter()
-        .partition(|m| plan.new.contains(m.id.as_str()));
+        .partition(|m| plan.new_written || plan.new.contains(m.id.as_str()));
     // New models, the bulk of a first load: a plain INSERT (unless written already).
     if plan.new_written {
         inserted += fresh.len() as i64;

@@ -390,7 +390,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 }
             }
             found => {
-                if found.is_none() && !untracked_set.contains(m.id.as_str()) {
+                if !first_load && found.is_none() && !untracked_set.contains(m.id.as_str()) {
                     plan.new.insert(m.id.as_str());
                 }
                 plan.changed.push(m)

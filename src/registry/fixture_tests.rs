@@ -28,7 +28,7 @@ fn data_of(reg: &Registry, id: &str) -> Value {
         .iter()
         .find(|m| m.id == id)
         .unwrap_or_else(|| panic!("{id} missing"));
-    serde_json::from_str(&m.data).unwrap()
+    serde_json::from_str(m.data()).unwrap()
 }
 
 /// Independent reading of a fixture with a generic JSON parser.
@@ -71,10 +71,10 @@ fn prices_are_exact_and_minus_one_is_variable() {
         .iter()
         .find(|m| m.id == "anthropic/claude-opus-4")
         .unwrap();
-    assert!(m.data.contains(r#""prompt":0.000015"#), "{}", m.data);
-    assert!(m.data.contains(r#""completion":0.000075"#));
-    assert!(m.data.contains(r#""input_cache_write":0.00001875"#));
-    assert!(m.data.contains(r#""image":0.024"#));
+    assert!(m.data().contains(r#""prompt":0.000015"#), "{}", m.data());
+    assert!(m.data().contains(r#""completion":0.000075"#));
+    assert!(m.data().contains(r#""input_cache_write":0.00001875"#));
+    assert!(m.data().contains(r#""image":0.024"#));
     assert_eq!(m.prices()["prompt"].as_deref(), Some("0.000015"));
     assert_eq!(m.prices()["request"].as_deref(), Some("0"));
     assert_eq!(opus["context_length"], 200000);
@@ -98,7 +98,7 @@ fn prices_are_exact_and_minus_one_is_variable() {
         .find(|m| m.id == "google/gemini-3.1-flash-lite-preview")
         .unwrap();
     assert!(flash
-        .data
+        .data()
         .contains(r#""input_cache_write":0.00000008333333333333334"#));
     let glm = new
         .models
@@ -106,7 +106,7 @@ fn prices_are_exact_and_minus_one_is_variable() {
         .find(|m| m.id == "z-ai/glm-4.7-flash")
         .unwrap();
     assert!(glm
-        .data
+        .data()
         .contains(r#""input_cache_read":0.0000000100000002"#));
     for id in ["openrouter/auto", "openrouter/bodybuilder"] {
         assert_eq!(data_of(&new, id)["variable_price"], true, "{id}");
@@ -162,7 +162,7 @@ fn every_api_field_is_kept() {
 fn variants_labs_and_parameters() {
     let reg = mapped(NEW);
     let variants: HashMap<String, usize> = reg.models.iter().fold(HashMap::new(), |mut acc, m| {
-        let d: Value = serde_json::from_str(&m.data).unwrap();
+        let d: Value = serde_json::from_str(m.data()).unwrap();
         if let Some(v) = d["variant"].as_str() {
             *acc.entry(v.to_string()).or_default() += 1;
         }
@@ -200,7 +200,7 @@ fn diff_between_the_two_dates() {
         .models
         .iter()
         .map(|m| {
-            let d: Value = serde_json::from_str(&m.data).unwrap();
+            let d: Value = serde_json::from_str(m.data()).unwrap();
             Prior {
                 id: m.id.clone(),
                 name: m.name.clone(),

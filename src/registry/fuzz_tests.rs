@@ -87,7 +87,7 @@ proptest! {
             Ok(reg) => {
                 for m in &reg.models {
                     // Whatever came in, what goes out is JSON Postgres can read, and no price is negative.
-                    let data: Value = serde_json::from_str(&m.data).expect("valid JSON");
+                    let data: Value = serde_json::from_str(m.data()).expect("valid JSON");
                     prop_assert_eq!(data["id"].as_str(), Some(m.id.as_str()));
                     prop_assert!(m.prices().values().flatten().all(|p| !p.starts_with('-')));
                     if let Some(c) = m.context_length { prop_assert!((0..=super::mapping::MAX_CONTEXT_LENGTH).contains(&c)); }

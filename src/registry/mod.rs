@@ -14,5 +14,5 @@ mod fixture_tests;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use mapping::{assemble, map_models, map_part, Known, MappedModel, Part, Registry};
+pub use mapping::{assemble, map_models, map_part, Documents, Known, MappedModel, Part, Registry};
 pub use page::{parse_page, Page, ShapeError};
