@@ -119,7 +119,17 @@ mod tests {
         sync();
         let content = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content), E'\\n' ORDER BY ns, id)) FROM things";
         let one_page = one::<String>(content);
-        run("TRUNCATE things, relationships, openrouter_price_history, openrouter_change_log, openrouter_sync_runs");
+        // DELETE, not TRUNCATE: an AccessExclusiveLock held until the end of this test's
+        // transaction deadlocks with a sync running beside it in another test.
+        for table in [
+            "things",
+            "relationships",
+            "openrouter_price_history",
+            "openrouter_change_log",
+            "openrouter_sync_runs",
+        ] {
+            run(&format!("DELETE FROM {table}"));
+        }
 
         let paged = TestServer::registry(fixture(NEW), Some(50));
         point_at(&paged.models_url());
@@ -1144,6 +1154,13 @@ mod tests {
         // description: compressed, its document is still too long for the row, so the server
         // moves it to the TOAST table at once and leaves the description plain (compressed
         // beforehand, the toaster would compress the description first).
+        // This test alters things (an AccessExclusiveLock until its end) and then syncs: it
+        // takes the sync lock first, so that no sync in another test holds it meanwhile and
+        // waits for things (a deadlock).
+        run(&format!(
+            "SELECT pg_advisory_xact_lock({})",
+            crate::store::SYNC_LOCK_KEY
+        ));
         let mut reg: Value = serde_json::from_str(&fixture(NEW)).unwrap();
         let mut huge = reg["data"][0].clone();
         huge["id"] = Value::from("test/huge-description");
@@ -1171,7 +1188,16 @@ mod tests {
         let server = TestServer::registry(reg.to_string(), None);
         point_at(&server.models_url());
         let stored_as_the_server_would = |label: &str| -> i64 {
-            run("TRUNCATE things, relationships, openrouter_model_state, openrouter_price_history");
+            // DELETE, not TRUNCATE: an AccessExclusiveLock held until the end of this
+            // test's transaction deadlocks with a sync running beside it in another test.
+            for table in [
+                "things",
+                "relationships",
+                "openrouter_model_state",
+                "openrouter_price_history",
+            ] {
+                run(&format!("DELETE FROM {table}"));
+            }
             sync();
             let (models, lz4, differ) = compare_with_server_toasting();
             assert_eq!(

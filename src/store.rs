@@ -13,7 +13,7 @@ use pgrx::spi::SpiClient;
 use pgrx::PgMemoryContexts;
 
 /// Serialises syncs: two concurrent syncs cannot interleave their writes.
-const SYNC_LOCK_KEY: i64 = 0x6f70_656e_726f_7574; // "openrout"
+pub(crate) const SYNC_LOCK_KEY: i64 = 0x6f70_656e_726f_7574; // "openrout"
 
 pub struct Written {
     pub inserted: i64,
