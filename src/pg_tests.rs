@@ -211,6 +211,48 @@ mod tests {
         );
     }
 
+    /// A model row deleted outside the sync: the next sync forgets its state (it would
+    /// otherwise count as unchanged and never be written again), and the one after writes
+    /// it back, logged as added.
+    #[pg_test]
+    fn a_deleted_model_row_is_written_again() {
+        let server = TestServer::registry(fixture(NEW), None);
+        point_at(&server.models_url());
+        sync();
+        let id = "anthropic/claude-sonnet-4.5";
+        let models = "SELECT count(*) FROM things WHERE ns = 'models'";
+        let before = one::<String>(&format!(
+            "SELECT data::text FROM things WHERE ns = 'models' AND id = '{id}'"
+        ));
+        run(&format!(
+            "DELETE FROM things WHERE ns = 'models' AND id = '{id}'"
+        ));
+        let s = sync();
+        assert_eq!(s["inserted"], 0, "{s}");
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM openrouter_model_state WHERE model_id = '{id}'"
+            )),
+            0
+        );
+        assert_eq!(count(models), 345);
+        let s = sync();
+        assert_eq!(
+            (s["inserted"].clone(), s["added"].clone()),
+            (1.into(), 1.into()),
+            "{s}"
+        );
+        assert_eq!(count(models), 346);
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT data::text FROM things WHERE ns = 'models' AND id = '{id}'"
+            )),
+            before
+        );
+        assert_state_matches_things("a deleted row written again");
+        assert_eq!(count("SELECT count(*) FROM relationships"), 346);
+    }
+
     #[pg_test]
     fn resync_is_idempotent() {
         let server = TestServer::registry(fixture(NEW), None);

@@ -712,15 +712,49 @@ fn write_all(
     // is listed; half the time of a re-sync at 100x goes here.
     let mut unchanged = plan.unchanged.clone();
     unchanged.sort_unstable();
+    let mut lost: Vec<String> = Vec::new();
     for batch in unchanged.chunks(BATCH * 4) {
-        in_batch(&mut cx, || {
-            client.update(
-                "UPDATE things SET updated_at = $2::timestamptz
-                  WHERE ns = 'models' AND id = ANY($1::text[])",
-                None,
-                &[text_array(batch), at.into()],
-            )
+        let confirmed = in_batch(&mut cx, || {
+            client
+                .update(
+                    "UPDATE things SET updated_at = $2::timestamptz
+                      WHERE ns = 'models' AND id = ANY($1::text[])",
+                    None,
+                    &[text_array(batch), at.into()],
+                )
+                .map(|t| t.len())
         })?;
+        if confirmed < batch.len() {
+            // Rows deleted outside the sync: their state says "written, unchanged", and
+            // unchanged models are not mapped again, so nothing would ever rewrite them.
+            let rows = in_batch(&mut cx, || {
+                client
+                    .select(
+                        "SELECT u.id FROM unnest($1::text[]) AS u(id)
+                          WHERE NOT EXISTS (SELECT 1 FROM things t
+                                             WHERE t.ns = 'models' AND t.id = u.id)",
+                        None,
+                        &[text_array(batch)],
+                    )?
+                    .map(|r| r.get::<String>(1).map(Option::unwrap_or_default))
+                    .collect::<R<Vec<String>>>()
+            })?;
+            lost.extend(rows);
+        }
+    }
+    if !lost.is_empty() {
+        // Forgotten, they are new to the next sync, which writes them again.
+        client.update(
+            "DELETE FROM openrouter_model_state WHERE model_id = ANY($1::text[])",
+            None,
+            &[text_array(&lost)],
+        )?;
+        pgrx::warning!(
+            "openrouter: {} stored models have no things row any more ({}{}): deleted outside the sync? The next sync writes them again",
+            lost.len(),
+            lost[0],
+            if lost.len() > 1 { ", ..." } else { "" }
+        );
     }
 
     crate::sync::poll(&format!(
