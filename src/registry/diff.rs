@@ -187,14 +187,22 @@ pub fn prices_from_stored(pricing_json: Option<&str>) -> BTreeMap<String, Option
         return out;
     };
     for (k, v) in map {
-        let t = v.get().trim();
-        if t == "null" {
-            // A variable price is stored as null; a null the API sent is not a price either.
-            // Both read back as "variable" only where mapping would have recorded one.
-            out.insert(k, None);
-        } else if let Some(c) = super::decimal::canonical_decimal(t) {
-            out.insert(k, Some(c));
+        if let Some(price) = stored_price(v.get()) {
+            out.insert(k, price);
         }
     }
     out
+}
+
+/// One stored price value (JSON text) as `prices_from_stored` reads it: `Some(None)` for
+/// null, `Some(Some(canonical decimal))` for a number, `None` (no price) for anything else.
+pub fn stored_price(json: &str) -> Option<Option<String>> {
+    let t = json.trim();
+    if t == "null" {
+        // A variable price is stored as null; a null the API sent is not a price either.
+        // Both read back as "variable" only where mapping would have recorded one.
+        Some(None)
+    } else {
+        super::decimal::canonical_decimal(t).map(Some)
+    }
 }

@@ -108,7 +108,7 @@ impl MappedModel {
             completion: Option<&'a RawValue>,
         }
         // A null (variable) price deserializes as None.
-        let price = |v: Option<&RawValue>| v.and_then(|v| canonical_decimal(v.get().trim()));
+        let price = |v: Option<&RawValue>| v.and_then(|v| super::diff::stored_price(v.get())?);
         // (A struct would also read an array: only objects take the short way.)
         let object = self.pricing.trim_start().starts_with('{');
         match serde_json::from_str::<Two>(&self.pricing)
