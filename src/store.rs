@@ -892,8 +892,7 @@ fn write_all(
     // The batches above left freed arrays all over the heap; what follows (ANALYZE, the
     // run's row) is the end of the sync, when a first load's memory peaks: give whole free
     // pages back first.
-    // SAFETY: plain glibc call, no pointers involved.
-    unsafe { libc::malloc_trim(0) };
+    crate::sync::give_back_free_memory();
 
     // A table that never had statistics, or just grew by half, misleads the planner: right
     // after the first load cheapest_models() would sort every row instead of reading its index

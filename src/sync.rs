@@ -109,6 +109,13 @@ pub(crate) fn poll(message: &str) {
     pgrx::pg_sys::check_for_interrupts!();
 }
 
+/// Gives the whole free pages of this backend's heap back to the OS (glibc's malloc_trim):
+/// at the points of a sync where much was freed, before the next phase touches more.
+pub(crate) fn give_back_free_memory() {
+    // SAFETY: plain glibc call, no pointers involved.
+    unsafe { libc::malloc_trim(0) };
+}
+
 /// Starts the clock that progress messages of `poll` report.
 pub(crate) fn start_clock() {
     SYNC_START.with(|s| s.set(Some(Instant::now())));
@@ -118,8 +125,7 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
     let result = try_run(source, force);
     // The registry (tens of MB at scale) is freed by now: give the memory back to the OS
     // instead of leaving it in this backend's heap.
-    // SAFETY: plain glibc call, no pointers involved.
-    unsafe { libc::malloc_trim(0) };
+    give_back_free_memory();
     match result {
         Ok(summary) => pgrx::JsonB(summary),
         Err(e) => e.raise(),
@@ -462,8 +468,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     // (holes all over the heap), given back to the OS. At 100x about 15 MB.
     drop((state, untracked_set, prior));
     drop(untracked);
-    // SAFETY: plain glibc call, no pointers involved.
-    unsafe { libc::malloc_trim(0) };
+    give_back_free_memory();
     let written = store::write(
         &registry,
         &plan,
