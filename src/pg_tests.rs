@@ -402,7 +402,10 @@ mod tests {
         let repeated = again["id"].as_str().unwrap().to_string();
         all.push(again);
         let n = all.len() - 1;
-        assert!(n > 2 * 2000, "{n} models make more than two parts");
+        assert!(
+            n > 2 * 500,
+            "{n} models make more than two parts (MAX_PART in sync.rs)"
+        );
         reg["data"] = Value::from(all.clone());
         let text = reg.to_string();
 
