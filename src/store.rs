@@ -834,7 +834,7 @@ fn write_all(
     );
     for batch in changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
-        let labs_of: Vec<&str> = batch.iter().map(|m| m.lab.as_str()).collect();
+        let labs_of: Vec<&str> = batch.iter().map(|m| m.lab()).collect();
         in_batch(&mut cx, || {
             update_generic(
                 client,
