@@ -33,13 +33,8 @@ for ph in $PHASES; do [[ $ph =~ ^[1-9][0-9]*:(first|resync)$ ]] || die "bad phas
 [[ -f $PEERS/serve.py && -f $FIXTURE ]] || die "$PEERS/serve.py or $FIXTURE not found"
 [[ -r /proc/self/status ]] || die "needs /proc (Linux) for the backends' memory"
 
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-free_port() {  # first free port in 55600-55699 at or after $1
-  local p
-  for ((p = $1; p <= 55699; p++)); do port_free "$p" && { echo "$p"; return; }; done
-  die "no free port in $1-55699"
-}
-as_pg() { if [[ $(id -u) == 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 DIR=$(mktemp -d /tmp/openrouter-ab.XXXXXX); chmod 755 "$DIR"; mkdir -p "$DIR/lib" "$DIR/so"
 PGDATA_DIR=$DIR/pgdata; CLUSTER_UP=0; SERVERS=()
@@ -83,13 +78,7 @@ psql_ postgres -c "CREATE DATABASE ab"
 psql_ ab -c "CREATE EXTENSION openrouter_registry" >/dev/null
 # As in bench/run.sh: an older control file's '$libdir/...' would bypass dynamic_library_path.
 psql_ ab -c "UPDATE pg_proc SET probin = 'openrouter_registry' WHERE probin = '\$libdir/openrouter_registry'" >/dev/null
-TABLES=$(psql_ ab -c "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ')
-                        FROM pg_depend d
-                        JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
-                        JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-                         AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'openrouter_registry')
-                         AND c.relkind IN ('r', 'p')")
+TABLES=$(psql_ ab -c "$EXTENSION_TABLES_SQL")
 
 declare -A URL
 for scale in $(for ph in $PHASES; do echo "${ph%%:*}"; done | sort -un); do

@@ -56,6 +56,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE must be a positive integer"
 
@@ -125,7 +127,6 @@ RESULTS=$BENCH_DIR/results.jsonl; : >"$RESULTS"
 NOTICES=$BENCH_DIR/client-stderr.log; : >"$NOTICES"
 SRV=""; CLUSTER_UP=0; T_START=$SECONDS
 
-as_pg() { if [[ $(id -u) == 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 cleanup() {  # only what this script started: its server by PID, its cluster by directory
   if [[ -n $SRV ]]; then kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; fi
   if (( CLUSTER_UP )); then as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1 || true; fi
@@ -138,14 +139,6 @@ cleanup() {  # only what this script started: its server by PID, its cluster by 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-free_port() {  # first free port in 55600-55699 at or after $1, skipping $2
-  local p
-  for ((p = $1; p <= 55699; p++)); do
-    [[ $p != "${2:-}" ]] && port_free "$p" && { echo "$p"; return; }
-  done
-  die "no free port in $1-55699"
-}
 PGPORT=${BENCH_PGPORT:-$(free_port 55611)}
 port_free "$PGPORT" || die "port $PGPORT is in use"
 
@@ -203,13 +196,7 @@ make_ext() {  # DB: CREATE EXTENSION openrouter_registry there
 make_ext ours; make_ext fresh   # both now: the installed SQL script may change during the run
 # "First sync" = every table of the extension emptied (things, relationships, the sync runs,
 # price history, change log, and whatever state tables the extension has), then CHECKPOINT.
-TABLES=$(psql_ ours -c "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.relname)
-                          FROM pg_depend d
-                          JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
-                          JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-                           AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'openrouter_registry')
-                           AND c.relkind IN ('r', 'p')")
+TABLES=$(psql_ ours -c "$EXTENSION_TABLES_SQL")
 [[ -n $TABLES ]] || die "the extension owns no tables?"
 echo "first sync of ours: TRUNCATE $TABLES CASCADE; CHECKPOINT (the peers: TRUNCATE things, relationships; CHECKPOINT)" >"$BENCH_DIR/report/1-reset.txt"
 psql_ peers -f "$PEERS/schema.sql"
