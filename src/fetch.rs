@@ -317,6 +317,8 @@ fn attempt(cfg: &FetchConfig, url: &str, poll: &mut dyn FnMut(&str)) -> Result<A
             url: safe_url(url),
             reason: format!("cannot start the fetch thread: {e}"),
         })?;
+    // Once right away: the caller may have work of its own to do while the request is out.
+    poll("");
     loop {
         match rx.recv_timeout(POLL) {
             Ok(result) => return result,

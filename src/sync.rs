@@ -9,7 +9,6 @@ use crate::{gucs, store};
 use foldhash::{HashMap, HashSet, HashSetExt};
 use pgrx::prelude::*;
 use serde_json::json;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Models per part of the mapping, at most (and per batch of a streamed first load). The
@@ -19,26 +18,44 @@ use std::time::Instant;
 /// 188-193, 500: 187-189, 250: 187-189 but 2% slower (time the same down to 500).
 const MAX_PART: usize = 500;
 
-/// What the mapping threads need from the database, each set once known: the API objects
-/// the previous sync stored unchanged (not mapped again), and where the toaster would
-/// compress a document with LZ4 (they do it; see store::lz4_above). On a first load `known`
-/// is set (empty) as soon as the lock is taken, so that mapping starts while this thread
-/// reads the rest.
-#[derive(Default)]
-struct Ready {
-    known: OnceLock<HashMap<i64, Known>>,
-    lz4_above: OnceLock<Option<usize>>,
+/// What the sync reads under its lock before the mapping, while the first page is still
+/// being fetched (see `prelude`).
+struct Prelude {
+    /// The sync's time (`store::now`), and how far into the sync it was taken.
+    at: String,
+    at_elapsed_ms: f64,
+    /// Where the toaster would compress a document with LZ4 (the mapping threads do it; see
+    /// store::lz4_above).
+    lz4_above: Option<usize>,
+    state: HashMap<String, store::State>,
+    /// Models without a state row, when there is no state at all (else read after the
+    /// mapping, see try_run).
+    untracked: Option<Vec<String>>,
 }
 
-/// Sets whatever of `Ready` nothing else set (no known objects, the server compresses),
-/// e.g. when reading the state failed: the mapping workers wait for both, and must not wait
-/// forever.
-struct Unblock<'a>(&'a Ready);
-
-impl Drop for Unblock<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.known.set(HashMap::default());
-        let _ = self.0.lz4_above.set(None);
+/// Takes the sync lock and reads what the previous sync stored. Called from the fetch's
+/// waiting loop, right after the first request went out: at 1x the request takes about as
+/// long as this (1.5-2 ms each), and the mapping, which needs the state, can start as soon
+/// as the body is in.
+fn prelude(started: Instant) -> Prelude {
+    // The sync lock first, then any table's: the order every sync takes them in.
+    store::lock();
+    poll("locked");
+    let at = store::now();
+    let at_elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let lz4_above = store::lz4_above();
+    let state = store::load_state();
+    // Models without a state row matter before the mapping only when there is no state at
+    // all (is this a first load?). Otherwise they are read after it: the query visits every
+    // things row (the whole heap, right after a first load, before VACUUM sets the
+    // visibility map), which must not happen while the body is still in memory.
+    let untracked = state.is_empty().then(store::untracked_ids);
+    Prelude {
+        at,
+        at_elapsed_ms,
+        lz4_above,
+        state,
+        untracked,
     }
 }
 
@@ -157,11 +174,20 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         page_no += 1;
         Ok(page.next)
     };
+    // The lock and the state are read while the first request is in flight: the fetch
+    // polls right after sending it.
+    let mut read_before: Option<Prelude> = None;
     let fetched = match source {
         Source::Api => {
             let mut cfg = gucs::fetch_config();
             cfg.api_key = gucs::api_key()?;
-            fetch::fetch_all(&cfg, &mut poll, &mut on_page)?
+            let mut poll_and_prepare = |message: &str| {
+                poll(message);
+                if read_before.is_none() {
+                    read_before = Some(prelude(started));
+                }
+            };
+            fetch::fetch_all(&cfg, &mut poll_and_prepare, &mut on_page)?
         }
         Source::Payload(body) => {
             // Offline: one page; a links.next in it is not followed.
@@ -175,6 +201,31 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             }
         }
     };
+    let Prelude {
+        at,
+        at_elapsed_ms,
+        lz4_above,
+        state,
+        untracked,
+    } = read_before.unwrap_or_else(|| prelude(started));
+    // Which models need their full row written: new ones, those whose data hash changed,
+    // those whose deprecated flag must change, and any the sync did not write itself. The
+    // others' API objects are not mapped again.
+    let known: HashMap<i64, Known> = state
+        .iter()
+        .filter(|(_, st)| !st.deprecated && !st.expires)
+        .filter_map(|(id, st)| {
+            let known = Known {
+                id: id.clone(),
+                name: st.name.clone(),
+                fingerprint: st.hash,
+            };
+            st.raw_hash.map(|h| (h, known))
+        })
+        .collect();
+    // The first load of an empty registry: written part by part as it is mapped, not
+    // logged model by model, no prior state to read.
+    let first_load = untracked.as_ref().is_some_and(Vec::is_empty);
     let url = fetched.source.clone();
     let raw_models: Vec<&str> = spans
         .iter()
@@ -182,10 +233,9 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         .collect();
     let today = chrono::Utc::now().date_naive();
     // Mapping (and encoding the jsonb) is pure Rust, done part by part on helper threads and
-    // received here in API order. Meanwhile this thread takes the lock and reads what the
-    // previous sync stored; on a first load it also writes the things rows of each part as
-    // it arrives, so that mapping and writing overlap. Whenever it would wait for a part,
-    // it maps one itself.
+    // received here in API order. On a first load this thread writes the things rows of each
+    // part as it arrives, so that mapping and writing overlap. Whenever it would wait for a
+    // part, it maps one itself.
     let workers = if raw_models.len() < 200 {
         1
     } else {
@@ -197,154 +247,98 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let part_size = raw_models.len().div_ceil(2 * workers).clamp(100, MAX_PART);
     let parts: Vec<&[&str]> = raw_models.chunks(part_size).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    // The workers wait for this (see Ready, Unblock).
-    let ready = Ready::default();
     // Part k, mapped and its documents encoded as jsonb, by whichever thread takes it.
-    let map_encoded = |k: usize, raw: &[&str], ready: &Ready| {
-        map_part(k * part_size, raw, today, ready.known.wait()).map(|(mut models, w)| {
-            let lz4_above = *ready.lz4_above.wait();
+    let map_encoded = |k: usize, raw: &[&str]| {
+        map_part(k * part_size, raw, today, &known).map(|(mut models, w)| {
             models.iter_mut().for_each(|m| m.encode_jsonb(lz4_above));
             (models, w)
         })
     };
-    let (mapped, state, untracked, at, at_elapsed_ms, first_load, repeated) =
-        std::thread::scope(|scope| {
-            let (tx, results) = std::sync::mpsc::channel();
-            let spawn_worker = || {
-                let (tx, parts, next, ready, map_encoded) =
-                    (tx.clone(), &parts, &next, &ready, &map_encoded);
-                scope.spawn(move || loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(raw) = parts.get(k) else { break };
-                    let part = map_encoded(k, raw, ready);
-                    let failed = part.is_err();
-                    // The receiver is gone when this sync failed: stop.
-                    if tx.send((k, part)).is_err() || failed {
-                        break;
-                    }
-                });
-            };
-            // One worker until the state is read: a first load is streamed, and this thread's
-            // writes need the other core. (The workers wait for the state anyway.)
-            spawn_worker();
-            let _unblock = Unblock(&ready);
-            // The sync lock first, then any table's: the order every sync takes them in.
-            store::lock();
-            poll("locked");
-            // With no state at all there is nothing to skip: mapping need not wait until the
-            // state is read.
-            if store::has_no_pages("openrouter_model_state") {
-                let _ = ready.known.set(HashMap::default());
-            }
-            let at = store::now();
-            let at_elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-            // Which models need their full row written: new ones, those whose data hash
-            // changed, those whose deprecated flag must change, and any the sync did not write
-            // itself.
-            let _ = ready.lz4_above.set(store::lz4_above());
-            let state = store::load_state();
-            let known = state
-                .iter()
-                .filter(|(_, st)| !st.deprecated && !st.expires)
-                .filter_map(|(id, st)| {
-                    let known = Known {
-                        id: id.clone(),
-                        name: st.name.clone(),
-                        fingerprint: st.hash,
-                    };
-                    st.raw_hash.map(|h| (h, known))
-                })
-                .collect();
-            let _ = ready.known.set(known);
-            // Models without a state row matter before the mapping only when there is no
-            // state at all (is this a first load?). Otherwise they are read after it: the
-            // query visits every things row (the whole heap, right after a first load,
-            // before VACUUM sets the visibility map), which must not happen while the body
-            // is still in memory.
-            let untracked = state.is_empty().then(store::untracked_ids);
-            // The first load of an empty registry: written part by part as it is mapped, not
-            // logged model by model, no prior state to read.
-            let first_load = untracked.as_ref().is_some_and(Vec::is_empty);
-            if !first_load {
-                for _ in 1..workers {
-                    spawn_worker();
+    let (mapped, repeated) = std::thread::scope(|scope| {
+        let (tx, results) = std::sync::mpsc::channel();
+        let spawn_worker = || {
+            let (tx, parts, next, map_encoded) = (tx.clone(), &parts, &next, &map_encoded);
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(raw) = parts.get(k) else { break };
+                let part = map_encoded(k, raw);
+                let failed = part.is_err();
+                // The receiver is gone when this sync failed: stop.
+                if tx.send((k, part)).is_err() || failed {
+                    break;
                 }
-            }
-            drop(tx);
-            let mut seen = HashSet::new();
-            let mut repeated = HashSet::new();
-            // Mapped parts (or why one could not be), by index, until their turn comes: an
-            // error is raised in its turn, so that it names the first bad model in API order
-            // whichever thread finished first.
-            let mut waiting: Vec<Option<Result<Part, _>>> =
-                (0..parts.len()).map(|_| None).collect();
-            let mut mapped = Vec::with_capacity(parts.len());
-            let mut body_pages = BodyPages::new(&fetched.bodies);
-            while mapped.len() < parts.len() {
-                // The parts in API order, whichever thread finishes first.
-                let mut part = match waiting[mapped.len()].take() {
-                    Some(Ok(part)) => part,
-                    Some(Err(e)) => return (Err(e), state, untracked, at, 0.0, false, repeated),
-                    None => {
-                        if let Ok((k, part)) = results.try_recv() {
-                            waiting[k] = Some(part);
-                            continue;
-                        }
-                        // Rather than wait for the workers, map the next part not taken yet.
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if let Some(raw) = parts.get(k) {
-                            waiting[k] = Some(map_encoded(k, raw, &ready));
-                            continue;
-                        }
-                        match results.recv() {
-                            Ok((k, part)) => waiting[k] = Some(part),
-                            Err(_) => panic!("openrouter: a mapping thread stopped"),
-                        }
+            });
+        };
+        // A first load is streamed: this thread's writes need a core of their own.
+        for _ in 0..if first_load { 1 } else { workers } {
+            spawn_worker();
+        }
+        drop(tx);
+        let mut seen = HashSet::new();
+        let mut repeated = HashSet::new();
+        // Mapped parts (or why one could not be), by index, until their turn comes: an
+        // error is raised in its turn, so that it names the first bad model in API order
+        // whichever thread finished first.
+        let mut waiting: Vec<Option<Result<Part, _>>> = (0..parts.len()).map(|_| None).collect();
+        let mut mapped = Vec::with_capacity(parts.len());
+        let mut body_pages = BodyPages::new(&fetched.bodies);
+        while mapped.len() < parts.len() {
+            // The parts in API order, whichever thread finishes first.
+            let mut part = match waiting[mapped.len()].take() {
+                Some(Ok(part)) => part,
+                Some(Err(e)) => return (Err(e), repeated),
+                None => {
+                    if let Ok((k, part)) = results.try_recv() {
+                        waiting[k] = Some(part);
                         continue;
                     }
-                };
-                if first_load {
-                    let first: Vec<bool> = part
-                        .0
-                        .iter()
-                        .map(|m| {
-                            let first = seen.insert(m.id.clone());
-                            if !first {
-                                repeated.insert(m.id.clone());
-                            }
-                            first
-                        })
-                        .collect();
-                    let new: Vec<&MappedModel> = part
-                        .0
-                        .iter()
-                        .zip(&first)
-                        .filter_map(|(m, &first)| first.then_some(m))
-                        .collect();
-                    store::insert_new_models(&new, &at);
-                    // Their things rows are written: the documents are not needed again (a
-                    // repeat, not written here, keeps its own for rewrite_models).
-                    part.0
-                        .iter_mut()
-                        .zip(&first)
-                        .filter(|(_, &first)| first)
-                        .for_each(|(m, _)| m.release_documents());
-                    poll("");
+                    // Rather than wait for the workers, map the next part not taken yet.
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let Some(raw) = parts.get(k) {
+                        waiting[k] = Some(map_encoded(k, raw));
+                        continue;
+                    }
+                    match results.recv() {
+                        Ok((k, part)) => waiting[k] = Some(part),
+                        Err(_) => panic!("openrouter: a mapping thread stopped"),
+                    }
+                    continue;
                 }
-                mapped.push(part);
-                let (body, start, len) = spans[(mapped.len() * part_size).min(spans.len()) - 1];
-                body_pages.done_upto(&fetched.bodies, body, start + len);
+            };
+            if first_load {
+                let first: Vec<bool> = part
+                    .0
+                    .iter()
+                    .map(|m| {
+                        let first = seen.insert(m.id.clone());
+                        if !first {
+                            repeated.insert(m.id.clone());
+                        }
+                        first
+                    })
+                    .collect();
+                let new: Vec<&MappedModel> = part
+                    .0
+                    .iter()
+                    .zip(&first)
+                    .filter_map(|(m, &first)| first.then_some(m))
+                    .collect();
+                store::insert_new_models(&new, &at);
+                // Their things rows are written: the documents are not needed again (a
+                // repeat, not written here, keeps its own for rewrite_models).
+                part.0
+                    .iter_mut()
+                    .zip(&first)
+                    .filter(|(_, &first)| first)
+                    .for_each(|(m, _)| m.release_documents());
+                poll("");
             }
-            (
-                Ok(mapped),
-                state,
-                untracked,
-                at,
-                at_elapsed_ms,
-                first_load,
-                repeated,
-            )
-        });
+            mapped.push(part);
+            let (body, start, len) = spans[(mapped.len() * part_size).min(spans.len()) - 1];
+            body_pages.done_upto(&fetched.bodies, body, start + len);
+        }
+        (Ok(mapped), repeated)
+    });
     let registry = assemble(mapped.map_err(|e| SyncError::Model {
         url: url.clone(),
         source: e,
@@ -361,7 +355,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     drop(raw_models);
     let pages = fetched.bodies.len();
     drop(fetched.bodies);
-    drop(ready);
+    drop(known);
     let untracked = untracked.unwrap_or_else(store::untracked_ids);
     if registry.models.is_empty() {
         return Err(SyncError::Empty { url });

@@ -135,6 +135,10 @@ if [[ -z $pid ]]; then
   fail "pg_cancel_backend: the running sync was found in pg_stat_activity" "not found within 5 s"
 else
   sleep 0.5  # let it get into the HTTP request
+  # The sync takes its lock and reads the state while its first request is out (the time
+  # it waits for the API is not lost): a sync started meanwhile waits for this one.
+  check "while waiting for the API, the sync already holds its lock" \
+    "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $pid AND granted"
   t0=$(now_ms)
   cancelled=$(q "SELECT pg_cancel_backend($pid)")
   for _ in $(seq 1250); do kill -0 "$victim" 2>/dev/null || break; sleep 0.02; done
