@@ -11,7 +11,8 @@ fn today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()
 }
 
-fn mapped(name: &str) -> Registry {
+/// Every model of a fixture, mapped (also used by mapping's own tests).
+pub(super) fn mapped(name: &str) -> Registry {
     let body = fixture(name);
     let page = parse_page(&body).unwrap();
     assert!(page.next.is_none());

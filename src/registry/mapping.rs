@@ -190,9 +190,7 @@ impl MappedModel {
             None => docs.jsonb = Some(body),
         }
     }
-}
 
-impl MappedModel {
     /// Frees what only its things row needed (`data`, `jsonb`, `description`), once that row
     /// is written: a streamed first load at 100x would otherwise hold every document (about
     /// 100 MB) until its end. What the other tables need stays. `doc()` of a released model
@@ -860,12 +858,8 @@ mod tests {
     /// and the kept pricing text takes no more memory than its length.
     #[test]
     fn kept_fields_of_every_fixture_model() {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
         for name in [crate::testkit::OLD, crate::testkit::NEW] {
-            let body = crate::testkit::fixture(name);
-            let page = super::super::parse_page(&body).unwrap();
-            let raw: Vec<&str> = page.models.iter().map(|r| r.get()).collect();
-            let (models, _) = map_part(0, &raw, today, &HashMap::new()).unwrap();
+            let models = super::super::fixture_tests::mapped(name).models;
             assert!(models.len() > 300, "{name}");
             for m in &models {
                 let (lab, rest) = m.id.split_once('/').unwrap();
@@ -888,14 +882,9 @@ mod tests {
     /// pricing texts the mapping never writes.
     #[test]
     fn prompt_and_completion_match_prices() {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
         let mut seen = (0, 0);
         for name in [crate::testkit::OLD, crate::testkit::NEW] {
-            let body = crate::testkit::fixture(name);
-            let page = super::super::parse_page(&body).unwrap();
-            let raw: Vec<&str> = page.models.iter().map(|r| r.get()).collect();
-            let (models, _) = map_part(0, &raw, today, &HashMap::new()).unwrap();
-            for m in &models {
+            for m in &super::super::fixture_tests::mapped(name).models {
                 let all = m.prices();
                 let want = (
                     all.get("prompt").cloned().flatten(),
