@@ -449,6 +449,13 @@ mod tests {
             )),
             "1 0.123"
         );
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT count(*) || ' ' || min(prompt_price) FROM openrouter_model_state
+                  WHERE model_id = '{repeated}'"
+            )),
+            "1 0.123"
+        );
         // Every model's prompt price as the file says (the last occurrence for the repeat).
         let mut expected = std::collections::BTreeMap::new();
         for m in &all {
