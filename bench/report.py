@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Report helpers for bench/run.sh (stdlib only).
 
-report.py table RESULTS.jsonl N REPORT_DIR   medians, ratios, PASS/MISS per target
+report.py table RESULTS.jsonl REPORT_DIR     medians, ratios, PASS/MISS per target
 report.py rss PREFIX_FIRST PREFIX_RESYNC     peak backend memory of the sampled syncs
 report.py cheapest LABEL PREFIX              plan and latency of cheapest_models(100000)
 report.py phases RESULTS.jsonl SERVER_LOG    where our timed syncs spent their time
@@ -58,7 +58,7 @@ def load_results(path):
 
 
 # ------------------------------------------------------------------------------ table
-def cmd_table(results, n, report_dir):
+def cmd_table(results, report_dir):
     rows = load_results(results)
     payloads = list(dict.fromkeys(r["payload"] for r in rows))
     contenders = ["ours", "ours_session", "sql_only", "seed_style"]
@@ -67,7 +67,8 @@ def cmd_table(results, n, report_dir):
         for c in contenders:
             for ph in ("first", "resync"):
                 med[p, c, ph] = median([r["s"] for r in rows if (r["payload"], r["contender"], r["phase"]) == (p, c, ph)])
-    print(f"==== median seconds over N={n} runs per contender (first = into empty tables, re-sync = unchanged data)")
+    n_runs = {p: sum(1 for r in rows if (r["payload"], r["contender"], r["phase"]) == (p, "ours", "first")) for p in payloads}
+    print(f"==== median seconds per contender over {', '.join(f'{n} runs at {p}' for p, n in n_runs.items())} (first = into empty tables, re-sync = unchanged data)")
     print(f"{'payload':<8} {'contender':<11} {'models':>7} {'first sync s':>13} {'re-sync s':>10}   all runs (first / re-sync)")
     for p in payloads:
         for c in contenders:

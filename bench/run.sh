@@ -17,7 +17,8 @@
 #   N=5 bench/run.sh                      more runs per contender
 #   BENCH_SO=/path/libopenrouter_registry.so bench/run.sh   use an existing build
 #
-# Knobs (env): N=3 runs per contender and payload; SCALE=100; BENCH_SO (skip the build);
+# Knobs (env): N=3 runs per contender and payload, N1=3N of them on the 1x payload (a few
+#   seconds per run; its medians move most between runs); SCALE=100; BENCH_SO (skip the build);
 #   BENCH_TARGET_DIR=/tmp/bench-target (cargo target dir of the release build, kept apart
 #   from ./target); BENCH_PGPORT / BENCH_HTTPPORT (default: first free port in 55600-55699);
 #   BENCH_REPORT=FILE (also write the final report there); BENCH_KEEP=1 (keep the scratch
@@ -47,7 +48,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 PEERS=${PEERS:-$(realpath -m "$ROOT/../shared/peers")}
 FIXTURE=${FIXTURE:-$(realpath -m "$ROOT/../shared/fixtures/openrouter/models-2026-03-10.json")}
-N=${N:-3}; SCALE=${SCALE:-100}
+N=${N:-3}; N1=${N1:-$((3 * ${N}))}; SCALE=${SCALE:-100}
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_CONFIG=$PG_BIN/pg_config
 BENCH_TARGET_DIR=${BENCH_TARGET_DIR:-/tmp/bench-target}
@@ -59,6 +60,7 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
+[[ $N1 =~ ^[1-9][0-9]*$ ]] || die "N1 must be a positive integer"
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE must be a positive integer"
 
 # ---------------------------------------------------------------- preconditions
@@ -150,7 +152,7 @@ port_free "$PGPORT" || die "port $PGPORT is in use"
   echo "extension:  release build ($FEATURES) $(basename "$SO") ($(stat -c %s "$SO") bytes, sha256 $(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')), SQL from $EXTDIR"
   echo "peers:      $PEERS (seed_style.py: psycopg $(python3 -c 'import psycopg; print(psycopg.__version__)'), $(python3 --version))"
   echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the start: other work on the machine skews absolute times; ratios are measured in the same run"
-  echo "payload:    $(basename "$FIXTURE") as 1x and --scale $SCALE, served by peers/serve.py on 127.0.0.1; N=$N runs per contender, payload and phase"
+  echo "payload:    $(basename "$FIXTURE") as 1x and --scale $SCALE, served by peers/serve.py on 127.0.0.1; N=$N runs per contender and phase (N1=$N1 at 1x)"
 } >"$BENCH_DIR/report/0-machine.txt"
 cat "$BENCH_DIR/report/0-machine.txt" >&2
 
@@ -356,15 +358,16 @@ floor
 # statement in one client process (as seed_style.py, whose interpreter start is not counted).
 contenders=(ours ours_session sql_only seed_style)
 for k in 1 "$SCALE"; do
-  payload=${k}x
+  payload=${k}x; runs=$N
+  [[ $k == 1 ]] && runs=$N1
   serve_start "$k"
-  for ((i = 1; i <= N; i++)); do
+  for ((i = 1; i <= runs; i++)); do
     for ((j = 0; j < ${#contenders[@]}; j++)); do   # rotate the order every run to spread drift (cache, WAL, checkpoints)
       who=${contenders[$(( (i - 1 + j) % ${#contenders[@]} ))]}
       if [[ $who == ours* ]]; then reset_ours; else reset_peers; fi
-      say "$payload run $i/$N $who: first sync"
+      say "$payload run $i/$runs $who: first sync"
       run_one "$who" "$payload" first "$i"
-      say "$payload run $i/$N $who: re-sync"
+      say "$payload run $i/$runs $who: re-sync"
       run_one "$who" "$payload" resync "$i"
     done
   done
@@ -404,7 +407,7 @@ done
 sleep 0.5   # let the server log catch up
 python3 "$HERE/report.py" phases "$RESULTS" "$SERVERLOG" >"$BENCH_DIR/report/5-phases.txt"
 python3 "$HERE/report.py" diag "$SERVERLOG" >"$BENCH_DIR/report/6-diag.txt"
-python3 "$HERE/report.py" table "$RESULTS" "$N" "$BENCH_DIR/report" >"$BENCH_DIR/report/9-table.txt"
+python3 "$HERE/report.py" table "$RESULTS" "$BENCH_DIR/report" >"$BENCH_DIR/report/9-table.txt"
 report() {
   echo "================ openrouter_registry benchmark ================"
   cat "$BENCH_DIR/report/0-machine.txt"; echo
