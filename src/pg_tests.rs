@@ -7,7 +7,7 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::Value;
 
-    use crate::testkit::sql::{count, one, run};
+    use crate::testkit::sql::{count, empty, one, run};
 
     fn point_at(url: &str) {
         run(&format!("SET openrouter.api_url = '{url}'"));
@@ -119,17 +119,13 @@ mod tests {
         sync();
         let content = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content), E'\\n' ORDER BY ns, id)) FROM things";
         let one_page = one::<String>(content);
-        // DELETE, not TRUNCATE: an AccessExclusiveLock held until the end of this test's
-        // transaction deadlocks with a sync running beside it in another test.
-        for table in [
+        empty(&[
             "things",
             "relationships",
             "openrouter_price_history",
             "openrouter_change_log",
             "openrouter_sync_runs",
-        ] {
-            run(&format!("DELETE FROM {table}"));
-        }
+        ]);
 
         let paged = TestServer::registry(fixture(NEW), Some(50));
         point_at(&paged.models_url());
@@ -1240,16 +1236,12 @@ mod tests {
         let server = TestServer::registry(reg.to_string(), None);
         point_at(&server.models_url());
         let stored_as_the_server_would = |label: &str| -> i64 {
-            // DELETE, not TRUNCATE: an AccessExclusiveLock held until the end of this
-            // test's transaction deadlocks with a sync running beside it in another test.
-            for table in [
+            empty(&[
                 "things",
                 "relationships",
                 "openrouter_model_state",
                 "openrouter_price_history",
-            ] {
-                run(&format!("DELETE FROM {table}"));
-            }
+            ]);
             sync();
             let (models, lz4, differ) = compare_with_server_toasting();
             assert_eq!(
