@@ -16,6 +16,9 @@ else
   say "NOTE: rustfmt/clippy are not installed with this toolchain: formatting and lints not checked"
 fi
 
+say "layout of src/: no import circle, pure modules without pgrx (scripts/check_layout.py)"
+python3 "$ROOT/scripts/check_layout.py"
+
 [[ -d ../shared/fixtures/openrouter ]] || die "the fixtures are read in place from $(cd .. && pwd)/shared/fixtures/openrouter, which is missing"
 
 say "cargo pgrx test pg15 (unit tests + Postgres tests)"

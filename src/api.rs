@@ -1,7 +1,7 @@
-//! The functions users call. Thin: the work is in `sync`.
+//! Every function users call, grouped by dataset. Thin: the work is in `models::sync` and
+//! `endpoints::sync`.
 
-use crate::endpoints_sync;
-use crate::sync::{self, Source};
+use crate::models::sync::{self, Source};
 use pgrx::prelude::*;
 
 /// Fetches the registry from openrouter.api_url and upserts it, in the caller's transaction;
@@ -15,7 +15,7 @@ fn openrouter_sync(force: default!(bool, false), endpoints: default!(bool, false
         return summary;
     }
     let mut summary = summary.0;
-    summary["endpoints"] = endpoints_sync::run(None).0;
+    summary["endpoints"] = crate::endpoints::sync::run(None).0;
     pgrx::JsonB(summary)
 }
 
@@ -26,7 +26,7 @@ fn openrouter_sync(force: default!(bool, false), endpoints: default!(bool, false
 fn openrouter_sync_endpoints(
     model_ids: default!(Option<Vec<Option<String>>>, "NULL"),
 ) -> pgrx::JsonB {
-    endpoints_sync::run(model_ids)
+    crate::endpoints::sync::run(model_ids)
 }
 
 extension_sql_file!(

@@ -2,7 +2,7 @@
 //! carries a SQLSTATE and a hint, and never holds a secret: URLs are passed through
 //! `safe_url` before they get here.
 
-use crate::registry::{mapping::ModelError, ShapeError};
+use crate::models::{map::ModelError, ShapeError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -86,7 +86,7 @@ impl SyncError {
         SyncError::Body {
             url: url.to_string(),
             detail,
-            excerpt: crate::registry::mapping::excerpt(body.trim_start(), 120),
+            excerpt: crate::text::excerpt(body.trim_start(), 120),
         }
     }
 

@@ -1,22 +1,24 @@
 //! openrouter_registry: the OpenRouter model registry inside PostgreSQL.
-//! Data flows one way: fetch -> parse -> map -> diff -> store; the SQL API reads what is stored.
+//!
+//! Data flows one way: fetch (`http`) -> parse, map, diff (`models`, `endpoints`: pure) ->
+//! store (`models::store`, `endpoints::store`, on `pg`), and the SQL API reads what is
+//! stored. `api` holds every function users call; `settings` every `openrouter.*` setting.
 
 use pgrx::prelude::*;
 
+pub mod decimal;
 pub mod endpoints;
 pub mod error;
-pub mod fetch;
-pub mod registry;
+pub mod http;
+pub mod models;
+pub mod pg;
+pub mod text;
 
 mod api;
-mod endpoints_store;
-mod endpoints_sync;
-mod gucs;
-mod store;
-mod sync;
+mod settings;
 
 #[cfg(any(test, feature = "pg_test"))]
-pub mod testkit;
+pub mod tests;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -26,14 +28,9 @@ extension_sql_file!("../sql/operate.sql", name = "operate", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    gucs::note_preloaded();
-    gucs::init();
+    settings::note_preloaded();
+    settings::init();
 }
-
-#[cfg(any(test, feature = "pg_test"))]
-mod pg_tests;
-#[cfg(any(test, feature = "pg_test"))]
-mod pg_tests_endpoints;
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

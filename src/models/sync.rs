@@ -2,10 +2,13 @@
 //! transaction. Any error raises before the first write or aborts the transaction, so the
 //! tables are either fully updated or exactly as they were.
 
+use super::{assemble, diff, map_part, parse_page, store, Known, MappedModel, Part};
 use crate::error::{safe_url, SyncError};
-use crate::fetch::{self, Fetched};
-use crate::registry::{assemble, diff, map_part, parse_page, Known, MappedModel, Part};
-use crate::{gucs, store};
+use crate::http::{self, Fetched};
+use crate::pg::memory::{give_back_free_memory, BodyPages};
+use crate::pg::progress::poll;
+use crate::pg::spi;
+use crate::settings;
 use foldhash::{HashMap, HashSet, HashSetExt};
 use pgrx::prelude::*;
 use serde_json::json;
@@ -39,9 +42,9 @@ struct Prelude {
 /// as the body is in.
 fn prelude(started: Instant) -> Prelude {
     // The sync lock first, then any table's: the order every sync takes them in.
-    store::lock();
+    spi::lock();
     poll("locked");
-    let at = store::now();
+    let at = spi::now();
     let at_elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let lz4_above = store::lz4_above();
     let state = store::load_state();
@@ -59,87 +62,11 @@ fn prelude(started: Instant) -> Prelude {
     }
 }
 
-/// Gives the pages of large response bodies back to the OS as soon as every model on them
-/// is mapped: at 100x the body (47 MB) was half of the backend's private memory when its
-/// memory peaked, at the end of the mapping. Parts are received in API order, and models
-/// lie in the bodies in that order, so everything before the end of the last model of a
-/// received part is read for good.
-struct BodyPages {
-    /// Per body: where the pages not given back yet begin (an offset into it; 0, or the start
-    /// of a page).
-    released: Vec<usize>,
-    page: usize,
-}
-
-impl BodyPages {
-    /// Bodies smaller than this are left alone (a syscall would cost more than it frees).
-    const LARGE: usize = 4 << 20;
-
-    fn new(bodies: &[String]) -> Self {
-        // SAFETY: plain libc call.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0);
-        BodyPages {
-            released: vec![0; bodies.len()],
-            page,
-        }
-    }
-
-    /// Every model of `bodies` up to `end` in body `body` (and in every body before it) is
-    /// mapped: give their whole pages back.
-    fn done_upto(&mut self, bodies: &[String], body: usize, end: usize) {
-        if !self.page.is_power_of_two() {
-            return;
-        }
-        for (b, text) in bodies.iter().enumerate().take(body + 1) {
-            let upto = if b == body { end } else { text.len() };
-            if text.len() < Self::LARGE || upto <= self.released[b] {
-                continue;
-            }
-            let base = text.as_ptr() as usize;
-            let from = (base + self.released[b]).next_multiple_of(self.page);
-            let to = (base + upto) & !(self.page - 1);
-            if to > from {
-                // SAFETY: [from, to) lies inside this body's allocation, which stays mapped
-                // until it is freed; MADV_DONTNEED only replaces its pages with zero pages on
-                // the next touch. Nothing reads these bytes again: the models on them are
-                // mapped (the mapped rows own their data) and the workers read only later
-                // parts, which begin after `upto`; zero bytes are valid UTF-8 anyway.
-                unsafe {
-                    libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED);
-                }
-                // The page holding `upto` goes with a later call.
-                self.released[b] = to - base;
-            }
-        }
-    }
-}
-
 pub enum Source {
     /// GET openrouter.api_url (and its links.next pages).
     Api,
     /// A response body given by the caller (offline).
     Payload(String),
-}
-
-/// Lets a blocked fetch notice a cancel or statement_timeout, and reports progress.
-pub(crate) fn poll(message: &str) {
-    if !message.is_empty() {
-        let at = SYNC_START.with(|s| s.get().map(|t| t.elapsed().as_millis()).unwrap_or(0));
-        notice!("openrouter: {message} [{at} ms]");
-    }
-    pgrx::pg_sys::check_for_interrupts!();
-}
-
-/// Gives the whole free pages of this backend's heap back to the OS (glibc's malloc_trim):
-/// at the points of a sync where much was freed, before the next phase touches more.
-pub(crate) fn give_back_free_memory() {
-    // SAFETY: plain glibc call, no pointers involved.
-    unsafe { libc::malloc_trim(0) };
-}
-
-/// Starts the clock that progress messages of `poll` report.
-pub(crate) fn start_clock() {
-    SYNC_START.with(|s| s.set(Some(Instant::now())));
 }
 
 pub fn run(source: Source, force: bool) -> pgrx::JsonB {
@@ -153,14 +80,9 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
     }
 }
 
-thread_local! {
-    /// When the running sync started: progress messages say how far in they are.
-    static SYNC_START: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
-}
-
 fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> {
     let started = Instant::now();
-    SYNC_START.with(|s| s.set(Some(started)));
+    crate::pg::progress::start_clock();
     // Each page is parsed once, as it arrives; models are kept as spans of the bodies.
     let mut spans: Vec<(usize, usize, usize)> = Vec::new();
     let mut page_no = 0;
@@ -179,15 +101,15 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let mut read_before: Option<Prelude> = None;
     let fetched = match source {
         Source::Api => {
-            let mut cfg = gucs::fetch_config();
-            cfg.api_key = gucs::api_key()?;
+            let mut cfg = settings::fetch_config();
+            cfg.api_key = settings::api_key()?;
             let mut poll_and_prepare = |message: &str| {
                 poll(message);
                 if read_before.is_none() {
                     read_before = Some(prelude(started));
                 }
             };
-            fetch::fetch_all(&cfg, &mut poll_and_prepare, &mut on_page)?
+            http::fetch_all(&cfg, &mut poll_and_prepare, &mut on_page)?
         }
         Source::Payload(body) => {
             // Offline: one page; a links.next in it is not followed.
@@ -451,7 +373,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         plan.changed.len(),
         plan.unchanged.len()
     ));
-    let limit = gucs::max_removed_fraction();
+    let limit = settings::max_removed_fraction();
     if !force && diff.live_before > 0 && diff.removed.len() as f64 > limit * diff.live_before as f64
     {
         return Err(SyncError::TooManyRemoved {
@@ -513,48 +435,4 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         "forced": force,
         "duration_ms": duration_ms,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::BodyPages;
-
-    /// Whole pages before the end of what is mapped read as zeros afterwards (given back);
-    /// the page holding that end, everything after it, and small bodies are untouched.
-    #[test]
-    fn mapped_body_pages_are_given_back_and_no_more() {
-        let pattern = |i: usize| b"0123456789abcdef"[i % 16];
-        let body: String = (0..(6 << 20)).map(|i| pattern(i) as char).collect();
-        let small = "x".repeat(BodyPages::LARGE - 1);
-        let bodies = vec![small, body];
-        let mut pages = BodyPages::new(&bodies);
-        let page = pages.page;
-        assert!(page.is_power_of_two(), "page size {page}");
-        let base = bodies[1].as_ptr() as usize;
-        let kept = |from: usize, to: usize| {
-            bodies[1].as_bytes()[from..to]
-                .iter()
-                .enumerate()
-                .all(|(i, &c)| c == pattern(from + i))
-        };
-        let zeroed =
-            |from: usize, to: usize| bodies[1].as_bytes()[from..to].iter().all(|&c| c == 0);
-        let aligned_up = |end: usize| (base + end).next_multiple_of(page) - base;
-        let aligned_down = |end: usize| ((base + end) & !(page - 1)) - base;
-
-        let end = 3_000_001;
-        pages.done_upto(&bodies, 1, end);
-        let (from, to) = (aligned_up(0), aligned_down(end));
-        assert!(to - from > 700 * 4096 / page * page, "{from}..{to}");
-        assert!(kept(0, from) && zeroed(from, to) && kept(to, bodies[1].len()));
-        // The small body before it is left alone.
-        assert!(bodies[0].bytes().all(|c| c == b'x'));
-        // An earlier end gives nothing back; a later one only the pages after the last.
-        pages.done_upto(&bodies, 1, 1000);
-        assert!(kept(to, bodies[1].len()));
-        let end2 = 5_000_000;
-        pages.done_upto(&bodies, 1, end2);
-        let to2 = aligned_down(end2);
-        assert!(zeroed(from, to2) && kept(to2, bodies[1].len()));
-    }
 }

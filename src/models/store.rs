@@ -4,16 +4,17 @@
 //! `FROM unnest($1, $2)` would first copy every row into a tuplestore (spilling megabytes of
 //! model data to a temporary file once past work_mem).
 
-use crate::registry::diff::{prices_from_stored, Diff, Prior};
-use crate::registry::{Documents, MappedModel, Registry};
+use super::diff::{Diff, Prior};
+use super::prices::prices_from_stored;
+use super::{Documents, MappedModel, Registry};
+use crate::pg::arrays::{jsonb_array, jsonb_array_of_texts, nullable_text_array, text_array, Doc};
+use crate::pg::memory::give_back_free_memory;
+use crate::pg::progress::poll;
+use crate::pg::spi::{has_no_pages, in_batch, timestamptz, update_generic, upsert_things, R};
 use foldhash::{HashMap, HashMapExt};
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgMemoryContexts;
-
-/// Serialises syncs: two concurrent syncs cannot interleave their writes.
-pub(crate) const SYNC_LOCK_KEY: i64 = 0x6f70_656e_726f_7574; // "openrout"
 
 pub struct Written {
     pub inserted: i64,
@@ -34,17 +35,7 @@ pub struct RunInfo<'a> {
     pub warnings: &'a [String],
 }
 
-type R<T> = Result<T, pgrx::spi::Error>;
-
-pub fn lock() {
-    Spi::run_with_args(
-        "SELECT pg_catalog.pg_advisory_xact_lock($1)",
-        &[SYNC_LOCK_KEY.into()],
-    )
-    .expect("advisory lock");
-}
-
-/// Where the mapping threads may compress model documents themselves (see registry::lz4):
+/// Where the mapping threads may compress model documents themselves (see pg::lz4):
 /// the row length above which the toaster compresses `things.data` with LZ4, or `None`
 /// wherever precompressing could store a row otherwise than the server would: another
 /// method or the server's default, storage other than EXTENDED (MAIN is compressed only
@@ -60,11 +51,11 @@ pub fn lz4_above() -> Option<usize> {
     if !rel.is_table() {
         return None;
     }
-    // The row registry::mapping::things_row_len counts: these columns, none dropped (a
+    // The row models::map::things_row_len counts: these columns, none dropped (a
     // dropped one adds a null bitmap, and a longer tuple header).
     let desc = rel.tuple_desc();
     let names: Vec<&str> = desc.iter().map(|a| a.name()).collect();
-    if desc.iter().any(|a| a.is_dropped()) || names != crate::registry::mapping::THINGS_COLUMNS {
+    if desc.iter().any(|a| a.is_dropped()) || names != crate::models::map::THINGS_COLUMNS {
         return None;
     }
     let data = desc.get(3)?; // THINGS_COLUMNS[3], data
@@ -91,19 +82,7 @@ pub fn lz4_above() -> Option<usize> {
     }
     let above = target - 24;
     // Only now is liblz4 looked up: a server that offers lz4 is linked with it.
-    crate::registry::lz4::available().then_some(above)
-}
-
-/// Whether a table has no pages at all (never written, or truncated): then it has no rows.
-/// One file size from the relation cache, no query.
-pub fn has_no_pages(table: &str) -> bool {
-    let Ok(rel) = pgrx::PgRelation::open_with_name_and_share_lock(table) else {
-        return false;
-    };
-    // SAFETY: an open relation of this backend, locked for the rest of the transaction.
-    unsafe {
-        pg_sys::RelationGetNumberOfBlocksInFork(rel.as_ptr(), pg_sys::ForkNumber::MAIN_FORKNUM) == 0
-    }
+    crate::pg::lz4::available().then_some(above)
 }
 
 /// What the sync wrote last time, per model: data hash and deprecated flag.
@@ -209,30 +188,6 @@ const BATCH: usize = 4000;
 
 /// A sync that adds fewer models than this leaves table statistics to autovacuum.
 const ANALYZE_FROM: i64 = 5000;
-
-/// One timestamp for a whole sync, as text for `$n::timestamptz` parameters (not now(): two
-/// syncs in one transaction must still open distinct price periods).
-pub(crate) fn sync_time(client: &SpiClient<'_>) -> R<String> {
-    Ok(client
-        .select("SELECT clock_timestamp()::text", None, &[])?
-        .first()
-        .get::<String>(1)?
-        .unwrap_or_default())
-}
-
-/// `at` (see `sync_time`) as a timestamptz parameter, for statements with a generic plan:
-/// there `$n::timestamptz` of a text parameter is not folded once but parsed for every row
-/// (4% of writing the things rows of a first load).
-fn timestamptz<'a>(at: &str) -> DatumWithOid<'a> {
-    at.parse::<TimestampWithTimeZone>()
-        .unwrap_or_else(|e| pgrx::error!("openrouter: the sync time {at:?} is no timestamp: {e}"))
-        .into()
-}
-
-/// The sync's timestamp, taken once (see `sync_time`).
-pub fn now() -> String {
-    Spi::connect(sync_time).expect("reading the clock")
-}
 
 /// Writes the things rows of models that are stored nowhere yet (a plain INSERT); returns
 /// how many. A first load calls it batch by batch while the rest is still being mapped.
@@ -366,69 +321,6 @@ fn write_state(
     Ok(())
 }
 
-/// Inserts or updates registry objects of one namespace in `things`; returns (inserted,
-/// updated). `datas` is a jsonb[] parameter (see jsonb_array); with `overwrite` false,
-/// existing rows keep their data and content and are only confirmed (updated_at).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn upsert_things(
-    client: &mut SpiClient<'_>,
-    ns: &str,
-    kind: &str,
-    ids: Vec<&str>,
-    datas: DatumWithOid<'_>,
-    contents: Vec<&str>,
-    at: &str,
-    overwrite: bool,
-) -> R<(i64, i64)> {
-    let row = client
-        .update(
-            "WITH up AS (
-                 INSERT INTO things AS t (ns, id, type, data, content, created_at, updated_at)
-                 SELECT $5, u.id, $6, u.data, u.content,
-                        $4::timestamptz, $4::timestamptz
-                   FROM (SELECT unnest($1::text[]) AS id, unnest($2::jsonb[]) AS data,
-                                unnest($3::text[]) AS content) u
-                 ON CONFLICT (ns, id) DO UPDATE
-                    SET type = EXCLUDED.type,
-                        data = CASE WHEN $7 THEN EXCLUDED.data ELSE t.data END,
-                        content = CASE WHEN $7 THEN EXCLUDED.content ELSE t.content END,
-                        updated_at = EXCLUDED.updated_at
-                 RETURNING (t.xmax = 0) AS inserted
-             )
-             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
-            None,
-            &[
-                text_array(&ids),
-                datas,
-                text_array(&contents),
-                at.into(),
-                ns.into(),
-                kind.into(),
-                overwrite.into(),
-            ],
-        )?
-        .first();
-    Ok((
-        row.get::<i64>(1)?.unwrap_or(0),
-        row.get::<i64>(2)?.unwrap_or(0),
-    ))
-}
-
-/// A document for a jsonb column: the jsonb body built in Rust (the bytes after the varlena
-/// header, see registry::jsonb: Postgres need not parse the text again, which was a third of
-/// the time of writing things), or JSON text where the encoder declined it (it then goes
-/// through jsonb_in, with the same result).
-#[derive(Clone, Copy)]
-pub(crate) enum Doc<'a> {
-    Jsonb(&'a [u8]),
-    /// The LZ4 block of a jsonb body of `raw` bytes (registry::lz4).
-    Lz4 {
-        raw: u32,
-        block: &'a [u8],
-    },
-    Text(&'a str),
-}
-
 impl MappedModel {
     pub(crate) fn doc(&self) -> Doc<'_> {
         match self.docs.as_deref() {
@@ -443,225 +335,6 @@ impl MappedModel {
             _ => Doc::Text(self.data()),
         }
     }
-}
-
-/// A `jsonb[]` parameter of JSON texts, encoded here (labs, providers, endpoints: few).
-pub(crate) fn jsonb_array_of_texts<'a>(texts: &[&str]) -> DatumWithOid<'a> {
-    let bodies: Vec<Option<Vec<u8>>> = texts
-        .iter()
-        .map(|t| crate::registry::jsonb::encode(t).ok())
-        .collect();
-    let docs: Vec<Doc> = texts
-        .iter()
-        .zip(&bodies)
-        .map(|(t, b)| match b {
-            Some(b) => Doc::Jsonb(b),
-            None => Doc::Text(t),
-        })
-        .collect();
-    jsonb_array(&docs)
-}
-
-/// A `jsonb[]` parameter of `docs` (see `varlena_array`); declined documents go through
-/// jsonb_in first.
-pub(crate) fn jsonb_array<'a>(docs: &[Doc<'_>]) -> DatumWithOid<'a> {
-    let elems: Vec<Option<Elem>> = docs
-        .iter()
-        .map(|doc| match *doc {
-            Doc::Jsonb(body) => Some(Elem::Body(body)),
-            #[cfg(target_endian = "little")]
-            Doc::Lz4 { raw, block } => Some(Elem::Compressed(
-                crate::registry::lz4::header(raw as usize, block.len()),
-                block,
-            )),
-            #[cfg(not(target_endian = "little"))]
-            Doc::Lz4 { .. } => unreachable!("store::lz4_above is None on big-endian machines"),
-            Doc::Text(text) => {
-                let c = std::ffi::CString::new(text)
-                    .unwrap_or_else(|_| pgrx::error!("openrouter: a document holds a NUL byte"));
-                // SAFETY: jsonb_in gets a NUL-terminated string that outlives the call and
-                // returns a fresh varlena with a 4-byte header, alive until the batch's
-                // memory context is reset (after this array is used).
-                unsafe {
-                    let d = pgrx::direct_function_call_as_datum(
-                        pg_sys::jsonb_in,
-                        &[Some(pg_sys::Datum::from(c.as_ptr()))],
-                    )
-                    .expect("jsonb_in returns a value");
-                    let p = d.cast_mut_ptr::<pg_sys::varlena>();
-                    Some(Elem::Body(std::slice::from_raw_parts(
-                        pgrx::vardata_any(p) as *const u8,
-                        pgrx::varsize_any_exhdr(p),
-                    )))
-                }
-            }
-        })
-        .collect();
-    varlena_array(pg_sys::JSONBOID, pg_sys::JSONBARRAYOID, &elems)
-}
-
-/// A `text[]` parameter, see `varlena_array`.
-pub(crate) fn text_array<'a, S: AsRef<str>>(texts: &[S]) -> DatumWithOid<'a> {
-    let elems: Vec<Option<Elem>> = texts
-        .iter()
-        .map(|t| Some(Elem::Body(t.as_ref().as_bytes())))
-        .collect();
-    varlena_array(pg_sys::TEXTOID, pg_sys::TEXTARRAYOID, &elems)
-}
-
-/// A `text[]` parameter with NULLs, see `varlena_array`.
-pub(crate) fn nullable_text_array<'a>(texts: &[Option<&str>]) -> DatumWithOid<'a> {
-    let elems: Vec<Option<Elem>> = texts
-        .iter()
-        .map(|t| t.map(|t| Elem::Body(t.as_bytes())))
-        .collect();
-    varlena_array(pg_sys::TEXTOID, pg_sys::TEXTARRAYOID, &elems)
-}
-
-/// One element of a varlena array: its bytes after a 4-byte header, or an inline
-/// compressed varlena (its 8-byte header, then the block).
-#[derive(Clone, Copy)]
-enum Elem<'a> {
-    Body(&'a [u8]),
-    Compressed([u8; 8], &'a [u8]),
-}
-
-impl Elem<'_> {
-    /// Length with the varlena header.
-    fn size(&self) -> usize {
-        match self {
-            Elem::Body(b) => pg_sys::VARHDRSZ + b.len(),
-            Elem::Compressed(h, b) => h.len() + b.len(),
-        }
-    }
-}
-
-/// A one-dimensional array parameter of a varlena type (typalign 'i': text, jsonb), built
-/// in place as one allocation in the current memory context. pgrx's conversion of a Vec
-/// (and construct_array) copies every element three times, through two pallocs each.
-fn varlena_array<'a>(
-    elemtype: pg_sys::Oid,
-    arraytype: pg_sys::Oid,
-    elems: &[Option<Elem<'_>>],
-) -> DatumWithOid<'a> {
-    if elems.is_empty() {
-        // PostgreSQL's empty array has no dimensions at all.
-        // SAFETY: plain constructor, allocates in the current memory context.
-        return unsafe {
-            let empty = pg_sys::construct_empty_array(elemtype);
-            DatumWithOid::new(pg_sys::Datum::from(empty), arraytype)
-        };
-    }
-    let align4 = |n: usize| (n + 3) & !3;
-    let maxalign = |n: usize| {
-        (n + pg_sys::MAXIMUM_ALIGNOF as usize - 1) & !(pg_sys::MAXIMUM_ALIGNOF as usize - 1)
-    };
-    // ArrayType, dims[1], lbound[1], the null bitmap if any element is NULL (utils/array.h:
-    // ARR_OVERHEAD_NONULLS / ARR_OVERHEAD_WITHNULLS), MAXALIGNed; then each element with its
-    // varlena header at a 4-byte boundary.
-    let dims_at = std::mem::size_of::<pg_sys::ArrayType>();
-    let bitmap_at = dims_at + 2 * std::mem::size_of::<i32>();
-    let has_nulls = elems.iter().any(Option::is_none);
-    let header = maxalign(
-        bitmap_at
-            + if has_nulls {
-                elems.len().div_ceil(8)
-            } else {
-                0
-            },
-    );
-    let total = header
-        + elems
-            .iter()
-            .flatten()
-            .map(|e| align4(e.size()))
-            .sum::<usize>();
-    if total > 0x3fff_ffff {
-        pgrx::error!("openrouter: a batch of {} values exceeds 1 GB", elems.len());
-    }
-    // SAFETY: one zeroed allocation of `total` bytes, filled within its bounds as computed
-    // above, in PostgreSQL's layout for ndim 1.
-    unsafe {
-        let a = pg_sys::palloc0(total) as *mut pg_sys::ArrayType;
-        pgrx::set_varsize_4b(a as *mut pg_sys::varlena, total as i32);
-        (*a).ndim = 1;
-        (*a).dataoffset = if has_nulls { header as i32 } else { 0 };
-        (*a).elemtype = elemtype;
-        let dims = (a as *mut u8).add(dims_at) as *mut i32;
-        *dims = elems.len() as i32;
-        *dims.add(1) = 1;
-        let bitmap = (a as *mut u8).add(bitmap_at);
-        let mut at = (a as *mut u8).add(header);
-        for (i, elem) in elems.iter().enumerate() {
-            let Some(elem) = elem else { continue };
-            if has_nulls {
-                *bitmap.add(i / 8) |= 1 << (i % 8);
-            }
-            let (hdr, body) = match elem {
-                Elem::Body(body) => {
-                    let n = pg_sys::VARHDRSZ;
-                    pgrx::set_varsize_4b(at as *mut pg_sys::varlena, (n + body.len()) as i32);
-                    (n, body)
-                }
-                // An inline compressed varlena, as toast_compress_datum makes it.
-                Elem::Compressed(h, body) => {
-                    std::ptr::copy_nonoverlapping(h.as_ptr(), at, h.len());
-                    (h.len(), body)
-                }
-            };
-            std::ptr::copy_nonoverlapping(body.as_ptr(), at.add(hdr), body.len());
-            at = at.add(align4(elem.size()));
-        }
-        DatumWithOid::new(pg_sys::Datum::from(a), arraytype)
-    }
-}
-
-/// Runs a data-modifying statement with a generic plan; returns how many rows it processed.
-/// For the batches of model rows: SPI's usual one-shot plan folds every parameter into a
-/// constant, copying it (megabytes of arrays per statement, each into freshly faulted-in
-/// memory: a few percent of a first load at 100 times the registry). Only for statements
-/// whose plan does not depend on how long the arrays are.
-fn update_generic(_connected: &SpiClient<'_>, sql: &str, args: &[DatumWithOid<'_>]) -> R<u64> {
-    let sql = std::ffi::CString::new(sql).expect("statement text without NUL");
-    let mut types: Vec<pg_sys::Oid> = args.iter().map(DatumWithOid::oid).collect();
-    let mut values: Vec<pg_sys::Datum> = args
-        .iter()
-        .map(|a| {
-            a.datum()
-                .map_or(pg_sys::Datum::from(0), |d| d.sans_lifetime())
-        })
-        .collect();
-    let nulls: Vec<std::ffi::c_char> = args
-        .iter()
-        .map(|a| if a.datum().is_some() { b' ' } else { b'n' } as std::ffi::c_char)
-        .collect();
-    // SAFETY: SPI is connected (`_connected` is borrowed from Spi::connect*); the arrays
-    // outlive both calls and hold one entry per parameter; errors raised inside come back as
-    // Rust panics. A null plan makes SPI_execute_plan return SPI_ERROR_ARGUMENT.
-    unsafe {
-        let plan = pg_sys::SPI_prepare_cursor(
-            sql.as_ptr(),
-            args.len() as i32,
-            types.as_mut_ptr(),
-            pg_sys::CURSOR_OPT_GENERIC_PLAN as i32,
-        );
-        if plan.is_null() {
-            Spi::check_status(pg_sys::SPI_result)?;
-        }
-        let rc = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), false, 0);
-        pg_sys::SPI_freeplan(plan);
-        Spi::check_status(rc)?;
-        Ok(pg_sys::SPI_processed)
-    }
-}
-
-/// Runs one batch with its array parameters allocated in `cx`, freed right after: megabytes
-/// of parameters must not pile up in the SPI context until the end of the sync.
-fn in_batch<T>(cx: &mut PgMemoryContexts, f: impl FnOnce() -> T) -> T {
-    // SAFETY: nothing allocated in `cx` outlives the closure: results are plain Rust values.
-    let out = unsafe { cx.switch_to(|_| f()) };
-    unsafe { cx.reset() };
-    out
 }
 
 pub fn write(reg: &Registry, plan: &Plan, diff: &Diff, run: &RunInfo) -> Written {
@@ -705,7 +378,7 @@ fn write_all(
         updated += row.1;
     }
 
-    crate::sync::poll(&format!("wrote {} models", plan.changed.len()));
+    poll(&format!("wrote {} models", plan.changed.len()));
     // Unchanged models: confirmed, nothing else (a small HOT update). `= ANY` rather than a
     // join with unnest(): the planner may then read the index in key order (the array is
     // sorted here, the index scan sorts it anyway) or scan the table once when most of it
@@ -757,7 +430,7 @@ fn write_all(
         );
     }
 
-    crate::sync::poll(&format!(
+    poll(&format!(
         "confirmed {} unchanged models",
         plan.unchanged.len()
     ));
@@ -844,7 +517,7 @@ fn write_all(
         })?;
     }
 
-    crate::sync::poll("labs and relationships written");
+    poll("labs and relationships written");
     // Price periods: close the changed and the vanished, open one for every listed model
     // without an open period (new, returned, repriced).
     let periods_sql = format!(
@@ -888,11 +561,11 @@ fn write_all(
         })?;
     }
 
-    crate::sync::poll("price history written");
+    poll("price history written");
     // The batches above left freed arrays all over the heap; what follows (ANALYZE, the
     // run's row) is the end of the sync, when a first load's memory peaks: give whole free
     // pages back first.
-    crate::sync::give_back_free_memory();
+    give_back_free_memory();
 
     // A table that never had statistics, or just grew by half, misleads the planner: right
     // after the first load cheapest_models() would sort every row instead of reading its index
@@ -938,7 +611,7 @@ fn write_all(
             None,
             &[previous.into()],
         )?;
-        crate::sync::poll("statistics refreshed (ANALYZE openrouter_model_state, things)");
+        poll("statistics refreshed (ANALYZE openrouter_model_state, things)");
     }
     // The run, then what it changed.
     let run_id = client

@@ -2,14 +2,14 @@
 //! cases (run by cargo test, so in CI). Nothing may panic: every input is either mapped or
 //! refused with an error.
 
-use super::decimal::canonical_decimal;
-use super::mapping::map_models;
+use super::map::map_models;
 use super::parse_page;
+use crate::decimal::canonical_decimal;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 static FIXTURE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| crate::testkit::fixture(crate::testkit::NEW));
+    std::sync::LazyLock::new(|| crate::tests::testkit::fixture(crate::tests::testkit::NEW));
 
 fn today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()
@@ -90,7 +90,7 @@ proptest! {
                     let data: Value = serde_json::from_str(m.data()).expect("valid JSON");
                     prop_assert_eq!(data["id"].as_str(), Some(m.id.as_str()));
                     prop_assert!(m.prices().values().flatten().all(|p| !p.starts_with('-')));
-                    if let Some(c) = m.context_length { prop_assert!((0..=super::mapping::MAX_CONTEXT_LENGTH).contains(&c)); }
+                    if let Some(c) = m.context_length { prop_assert!((0..=super::map::MAX_CONTEXT_LENGTH).contains(&c)); }
                 }
             }
             Err(e) => prop_assert!(e.reason.contains("id") || e.reason.contains("object"), "{}", e),

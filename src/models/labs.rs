@@ -180,6 +180,13 @@ impl LabAccumulator {
     }
 }
 
+/// The seed's `metadata` of a model or lab document.
+#[derive(Serialize, Clone, Copy)]
+pub struct Metadata {
+    pub ns: &'static str,
+    pub visibility: &'static str,
+}
+
 #[derive(Serialize)]
 pub struct LabData<'a> {
     pub id: &'a str,
@@ -194,7 +201,7 @@ pub struct LabData<'a> {
     pub models: &'a [String],
     pub model_count: usize,
     pub deprecated: bool,
-    pub metadata: super::mapping::Metadata,
+    pub metadata: Metadata,
 }
 
 #[cfg(test)]

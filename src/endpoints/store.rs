@@ -1,7 +1,7 @@
 //! SPI at the edge for the endpoints sync: set-based statements, values passed as array
 //! parameters (`unnest($1::text[], ...)`), never formatted into SQL text.
 
-use crate::endpoints::{MappedEndpoint, MappedProvider};
+use super::map::{MappedEndpoint, MappedProvider};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
@@ -49,7 +49,7 @@ pub fn write(batch: &Batch) -> Written {
 }
 
 fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
-    let at = crate::store::sync_time(client)?;
+    let at = crate::pg::spi::sync_time(client)?;
     let at = at.as_str();
 
     for (providers, overwrite) in [(b.listed_providers, true), (b.unlisted_providers, false)] {
@@ -59,12 +59,12 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
             .iter()
             .map(|p| p.name.as_deref().unwrap_or(p.slug.as_str()))
             .collect();
-        crate::store::upsert_things(
+        crate::pg::spi::upsert_things(
             client,
             "providers",
             "Provider",
             ids,
-            crate::store::jsonb_array_of_texts(&datas),
+            crate::pg::arrays::jsonb_array_of_texts(&datas),
             names,
             at,
             overwrite,
@@ -87,12 +87,12 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
         })
         .collect();
     let content_refs: Vec<&str> = contents.iter().map(String::as_str).collect();
-    crate::store::upsert_things(
+    crate::pg::spi::upsert_things(
         client,
         "endpoints",
         "Endpoint",
         ids.clone(),
-        crate::store::jsonb_array_of_texts(&datas),
+        crate::pg::arrays::jsonb_array_of_texts(&datas),
         content_refs,
         at,
         true,

@@ -4,11 +4,11 @@
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::testkit::{fixture, with_benchmarks, TestServer, NEW};
+    use crate::tests::testkit::{fixture, with_benchmarks, TestServer, NEW};
     use pgrx::prelude::*;
     use serde_json::{json, Value};
 
-    use crate::testkit::sql::{count, one, run};
+    use crate::tests::testkit::sql::{count, one, run};
 
     fn text(sql: &str) -> String {
         one::<String>(sql)

@@ -2,8 +2,9 @@
 //! Prices stay exact decimal text (emitted as JSON numbers verbatim); every field the API
 //! sends is kept, unknown ones under `extra`.
 
-use super::decimal::{canonical_decimal, parse_price, Price};
-use super::labs::{self, LabAccumulator, LabData};
+use super::labs::{self, LabAccumulator, LabData, Metadata};
+use crate::decimal::{canonical_decimal, parse_price, Price};
+use crate::text::excerpt;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -32,12 +33,6 @@ const KNOWN_FIELDS: &[&str] = &[
     "reasoning",
     "benchmarks",
 ];
-
-#[derive(Serialize, Clone, Copy)]
-pub struct Metadata {
-    pub ns: &'static str,
-    pub visibility: &'static str,
-}
 
 /// One model, ready to store.
 #[derive(Debug, Clone)]
@@ -102,7 +97,7 @@ impl MappedModel {
     /// Read from `pricing` when asked (mostly for the few models whose data changed): a
     /// map per model held for the whole sync cost about 1 kB each, 35 MB at 100x.
     pub fn prices(&self) -> BTreeMap<String, Option<String>> {
-        super::diff::prices_from_stored(Some(&self.pricing))
+        super::prices::prices_from_stored(Some(&self.pricing))
     }
 
     /// The prompt and completion prices of `prices()`, without a map of every price key
@@ -116,7 +111,7 @@ impl MappedModel {
             completion: Option<&'a RawValue>,
         }
         // A null (variable) price deserializes as None.
-        let price = |v: Option<&RawValue>| v.and_then(|v| super::diff::stored_price(v.get())?);
+        let price = |v: Option<&RawValue>| v.and_then(|v| super::prices::stored_price(v.get())?);
         // (A struct would also read an array: only objects take the short way.)
         let object = self.pricing.trim_start().starts_with('{');
         match serde_json::from_str::<Two>(&self.pricing)
@@ -170,7 +165,7 @@ impl MappedModel {
         let Some(docs) = self.docs.as_deref_mut() else {
             return;
         };
-        let Ok(body) = super::jsonb::encode(&docs.data) else {
+        let Ok(body) = crate::pg::jsonb::encode(&docs.data) else {
             return;
         };
         docs.data = String::new();
@@ -180,7 +175,8 @@ impl MappedModel {
             // the TOAST table at once; compressed here, it would first compress `content`.
             // Such documents (none in the real registry) are left to the server.
             .and_then(|limit| {
-                super::lz4::compress(&body).filter(|b| super::lz4::HEADER + b.len() <= limit)
+                crate::pg::lz4::compress(&body)
+                    .filter(|b| crate::pg::lz4::HEADER + b.len() <= limit)
             });
         match compressed {
             Some(block) => {
@@ -345,19 +341,6 @@ fn field<T: DeserializeOwned>(
 /// A raw field kept verbatim (objects, arrays, whatever the API sends).
 fn raw<'a>(obj: &Object<'a>, key: &str) -> Option<&'a RawValue> {
     obj.get(key).copied().filter(|r| r.get().trim() != "null")
-}
-
-pub fn excerpt(s: &str, max: usize) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if clean.chars().count() <= max {
-        clean
-    } else {
-        let cut: String = clean.chars().take(max).collect();
-        format!("{cut}...")
-    }
 }
 
 /// JSON number text from a canonical decimal (always valid JSON: digits, '.', '-').
@@ -858,8 +841,8 @@ mod tests {
     /// and the kept pricing text takes no more memory than its length.
     #[test]
     fn kept_fields_of_every_fixture_model() {
-        for name in [crate::testkit::OLD, crate::testkit::NEW] {
-            let models = super::super::fixture_tests::mapped(name).models;
+        for name in [crate::tests::testkit::OLD, crate::tests::testkit::NEW] {
+            let models = crate::models::fixture_tests::mapped(name).models;
             assert!(models.len() > 300, "{name}");
             for m in &models {
                 let (lab, rest) = m.id.split_once('/').unwrap();
@@ -883,8 +866,8 @@ mod tests {
     #[test]
     fn prompt_and_completion_match_prices() {
         let mut seen = (0, 0);
-        for name in [crate::testkit::OLD, crate::testkit::NEW] {
-            for m in &super::super::fixture_tests::mapped(name).models {
+        for name in [crate::tests::testkit::OLD, crate::tests::testkit::NEW] {
+            for m in &crate::models::fixture_tests::mapped(name).models {
                 let all = m.prices();
                 let want = (
                     all.get("prompt").cloned().flatten(),

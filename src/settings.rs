@@ -2,7 +2,7 @@
 //! secret, are superuser-only (PGC_SUSET): an ordinary role cannot point the server at
 //! another URL, and cannot read the key.
 
-use crate::fetch::FetchConfig;
+use crate::http::FetchConfig;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
 use pgrx::prelude::*;

@@ -1,9 +1,10 @@
 //! Parsing, mapping and diffing on the two real API responses in ../shared/fixtures.
 
-use super::diff::{diff, prices_from_stored, Prior};
-use super::mapping::{map_models, Registry};
+use super::diff::{diff, Prior};
+use super::map::{map_models, Registry};
 use super::parse_page;
-use crate::testkit::{fixture, NEW, OLD};
+use super::prices::prices_from_stored;
+use crate::tests::testkit::{fixture, NEW, OLD};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 

@@ -146,10 +146,10 @@ mod tests {
             "/../shared/fixtures/openrouter/models-2026-03-10.json"
         ))
         .unwrap();
-        let page = crate::registry::parse_page(&body).unwrap();
+        let page = crate::models::parse_page(&body).unwrap();
         let (mut compressed, mut declined) = (0, 0);
         for raw in page.models.iter().map(|m| m.get()) {
-            let jsonb = crate::registry::jsonb::encode(raw).unwrap();
+            let jsonb = crate::pg::jsonb::encode(raw).unwrap();
             match compress(&jsonb) {
                 Some(block) => {
                     assert!(block.len() + HEADER < jsonb.len() - 2);

@@ -527,8 +527,8 @@ fn api_message(body: &str) -> String {
     match serde_json::from_str::<Wrapper>(body) {
         Ok(Wrapper {
             error: Inner { message: Some(m) },
-        }) => crate::registry::mapping::excerpt(&m, 300),
-        _ => crate::registry::mapping::excerpt(body.trim(), 200),
+        }) => crate::text::excerpt(&m, 300),
+        _ => crate::text::excerpt(body.trim(), 200),
     }
 }
 
@@ -569,7 +569,7 @@ mod tests {
 
     #[test]
     fn bodies_are_read_whole_up_to_the_cap() {
-        let body = crate::testkit::fixture(crate::testkit::NEW).into_bytes();
+        let body = crate::tests::testkit::fixture(crate::tests::testkit::NEW).into_bytes();
         let go = AtomicBool::new(false);
         let len = body.len();
         // Announced exactly, announced too short, not announced; read in odd steps.
@@ -713,7 +713,7 @@ pub fn get_many(
 #[cfg(test)]
 mod get_many_tests {
     use super::*;
-    use crate::testkit::{Reply, TestServer};
+    use crate::tests::testkit::{Reply, TestServer};
 
     #[test]
     fn results_in_order_failures_apart_bounded_workers() {

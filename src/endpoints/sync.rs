@@ -1,19 +1,21 @@
 //! One endpoints sync: the live models' `/endpoints` and the `/providers` list, fetched by a
 //! few worker threads while this backend thread polls for a cancel; parsed and mapped
-//! (`crate::endpoints`); then stored in one go, in the caller's transaction, under the
+//! (`super::map`); then stored in one go, in the caller's transaction, under the
 //! sync lock. A model whose endpoints cannot be fetched or read is named in the summary
 //! and in a WARNING; it does not fail the run.
 
-use crate::endpoints::{self, MappedEndpoint, MappedProvider};
+use super::map::{self, MappedEndpoint, MappedProvider};
+use super::store;
 use crate::error::{safe_url, SyncError};
-use crate::{endpoints_store, fetch, gucs, store, sync};
+use crate::pg::{progress, spi};
+use crate::{http, settings};
 use pgrx::prelude::*;
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 pub fn run(model_ids: Option<Vec<Option<String>>>) -> pgrx::JsonB {
-    sync::start_clock();
+    progress::start_clock();
     match try_run(model_ids) {
         Ok(summary) => pgrx::JsonB(summary),
         Err(e) => e.raise(),
@@ -30,12 +32,12 @@ pub(crate) fn try_run(
     model_ids: Option<Vec<Option<String>>>,
 ) -> Result<serde_json::Value, SyncError> {
     let started = Instant::now();
-    let mut cfg = gucs::fetch_config();
-    cfg.api_key = gucs::api_key()?;
-    let base = endpoints::api_base(&cfg.url);
-    fetch::check_url(&base)?;
+    let mut cfg = settings::fetch_config();
+    cfg.api_key = settings::api_key()?;
+    let base = map::api_base(&cfg.url);
+    http::check_url(&base)?;
     let wanted: Option<Vec<String>> = model_ids.map(|v| v.into_iter().flatten().collect());
-    let live = endpoints_store::live_models(wanted.as_deref());
+    let live = store::live_models(wanted.as_deref());
     let mut failed: Vec<(String, String)> = Vec::new();
     if let Some(wanted) = &wanted {
         let live_set: HashSet<&str> = live.iter().map(String::as_str).collect();
@@ -58,7 +60,7 @@ pub(crate) fn try_run(
     let mut by_base: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for id in &live {
         by_base
-            .entry(endpoints::base_id(id))
+            .entry(map::base_id(id))
             .or_default()
             .push(id.as_str());
     }
@@ -69,7 +71,7 @@ pub(crate) fn try_run(
         } else {
             ids[0]
         };
-        match endpoints::endpoints_url(&base, owner) {
+        match map::endpoints_url(&base, owner) {
             Some(url) => requests.push(Request {
                 model_id: owner.to_string(),
                 url,
@@ -80,14 +82,14 @@ pub(crate) fn try_run(
     let mut urls: Vec<String> = requests.iter().map(|r| r.url.clone()).collect();
     let providers_url = format!("{base}/providers");
     urls.push(providers_url.clone());
-    sync::poll(&format!(
+    progress::poll(&format!(
         "fetching the endpoints of {} models and the providers list from {} ({} at a time)",
         requests.len(),
         safe_url(&base),
-        gucs::endpoints_concurrency()
+        settings::endpoints_concurrency()
     ));
-    let mut poll = sync::poll;
-    let mut outcomes = fetch::get_many(&cfg, &urls, gucs::endpoints_concurrency(), &mut poll);
+    let mut poll = progress::poll;
+    let mut outcomes = http::get_many(&cfg, &urls, settings::endpoints_concurrency(), &mut poll);
     let providers_outcome = outcomes.pop();
 
     let mut warnings: Vec<String> = Vec::new();
@@ -100,7 +102,7 @@ pub(crate) fn try_run(
             Ok((body, n)) => {
                 request_count += n;
                 bytes += body.len();
-                match endpoints::map_endpoints(&body, &req.model_id, &mut warnings) {
+                match map::map_endpoints(&body, &req.model_id, &mut warnings) {
                     Ok(list) => {
                         fetched_models.push(&req.model_id);
                         mapped.extend(list);
@@ -128,7 +130,7 @@ pub(crate) fn try_run(
         Some(Ok((body, n))) => {
             request_count += n;
             bytes += body.len();
-            endpoints::map_providers(&body, &mut warnings).unwrap_or_else(|why| {
+            map::map_providers(&body, &mut warnings).unwrap_or_else(|why| {
                 providers_error = Some(format!(
                     "the response of GET {} is not a providers list: {why}",
                     safe_url(&providers_url)
@@ -143,7 +145,7 @@ pub(crate) fn try_run(
         }
         None => Vec::new(),
     };
-    let unlisted = endpoints::providers_from_endpoints(&listed, &mapped);
+    let unlisted = map::providers_from_endpoints(&listed, &mapped);
 
     for (model, why) in failed.iter().take(20) {
         warning!("openrouter: the endpoints of {model} were not synced: {why}");
@@ -161,17 +163,17 @@ pub(crate) fn try_run(
         warning!("openrouter: {w}");
     }
 
-    store::lock();
-    sync::poll("locked");
-    let written = endpoints_store::write(&endpoints_store::Batch {
+    spi::lock();
+    progress::poll("locked");
+    let written = store::write(&store::Batch {
         endpoints: &mapped,
         listed_providers: &listed,
         unlisted_providers: &unlisted,
         fetched_models: &fetched_models,
-        retention_days: gucs::endpoint_stats_retention_days(),
+        retention_days: settings::endpoint_stats_retention_days(),
     });
     let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
-    sync::poll(&format!(
+    progress::poll(&format!(
         "stored {} endpoints of {} models and {} providers ({} models failed) in {duration_ms} ms",
         mapped.len(),
         fetched_models.len(),

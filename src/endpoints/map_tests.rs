@@ -1,5 +1,5 @@
 use super::*;
-use crate::testkit::{endpoints_body, PROVIDERS};
+use crate::tests::testkit::{endpoints_body, PROVIDERS};
 
 #[test]
 fn base_url_and_paths() {

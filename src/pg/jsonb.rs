@@ -978,9 +978,9 @@ mod tests {
 
     #[test]
     fn fixture_models_are_all_supported() {
-        for name in [crate::testkit::OLD, crate::testkit::NEW] {
-            let body = crate::testkit::fixture(name);
-            let page = crate::registry::parse_page(&body).unwrap();
+        for name in [crate::tests::testkit::OLD, crate::tests::testkit::NEW] {
+            let body = crate::tests::testkit::fixture(name);
+            let page = crate::models::parse_page(&body).unwrap();
             assert!(page.models.len() > 300);
             for m in &page.models {
                 let v = encode(m.get()).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -1105,12 +1105,12 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
-    /// `cargo test --release --lib registry::jsonb::tests::throughput -- --ignored --nocapture`
+    /// `cargo test --release --lib pg::jsonb::tests::throughput -- --ignored --nocapture`
     #[test]
     #[ignore = "a measurement; run in release"]
     fn throughput() {
-        let body = crate::testkit::fixture(crate::testkit::NEW);
-        let page = crate::registry::parse_page(&body).unwrap();
+        let body = crate::tests::testkit::fixture(crate::tests::testkit::NEW);
+        let page = crate::models::parse_page(&body).unwrap();
         let models: Vec<&str> = page.models.iter().map(|m| m.get()).collect();
         let bytes: usize = models.iter().map(|m| m.len()).sum();
         let compact: Vec<String> = models

@@ -1,0 +1,285 @@
+//! Postgres tests: What changes between syncs: vanished and returning models, price periods, the change log.
+
+#[pgrx::pg_schema]
+mod tests {
+    use crate::tests::support::*;
+    use crate::tests::testkit::sql::{count, one};
+    use crate::tests::testkit::{fixture, TestServer, NEW, OLD};
+    use pgrx::prelude::*;
+    use serde_json::Value;
+
+    #[pg_test]
+    fn older_then_newer_registry() {
+        let old = TestServer::registry(fixture(OLD), None);
+        point_at(&old.models_url());
+        assert_eq!(sync()["models"], 321);
+
+        let new = TestServer::registry(fixture(NEW), None);
+        point_at(&new.models_url());
+        let before = fingerprint();
+        let refused = sync_error().expect("the guard refuses");
+        assert!(
+            refused.starts_with(
+                "55000: openrouter: this sync would mark 172 of 321 live models as removed"
+            ),
+            "{refused}"
+        );
+        assert_eq!(fingerprint(), before, "a refused sync changes nothing");
+
+        let s = sync_forced();
+        assert_eq!(s["added"], 197);
+        assert_eq!(s["removed"], 172);
+        assert_eq!(s["repriced"], 63);
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns='models'"),
+            321 + 197
+        );
+        assert_eq!(count("SELECT count(*) FROM things WHERE ns='models' AND data->>'deprecated_reason' = 'removed'"), 172);
+
+        // The 346 listed models carry the newer file's prices.
+        let newer: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        for m in newer["data"].as_array().unwrap() {
+            let id = m["id"].as_str().unwrap();
+            let prompt = m["pricing"]["prompt"].as_str().unwrap();
+            if prompt == "-1" {
+                continue;
+            }
+            let same = Spi::get_one_with_args::<bool>(
+                "SELECT (data->'pricing'->>'prompt')::numeric = $2::numeric FROM things WHERE ns='models' AND id=$1",
+                &[id.into(), prompt.into()],
+            )
+            .unwrap();
+            assert_eq!(same, Some(true), "{id}");
+        }
+        // A repriced model has two price periods, the first closed when the second opened.
+        let devstral = "SELECT count(*) FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'";
+        assert_eq!(count(devstral), 2);
+        assert!(one::<bool>(
+            "SELECT (array_agg(valid_to ORDER BY valid_from))[1] = (array_agg(valid_from ORDER BY valid_from))[2]
+                AND (array_agg(prompt_price ORDER BY valid_from)) = '{0.00000007,0.0000001}'::numeric[]
+               FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"
+        ));
+    }
+
+    #[pg_test]
+    fn vanished_models_are_kept_marked_and_come_back() {
+        let (old_ids, new_ids, expired) = (ids_of(OLD), ids_of(NEW), expired_in(NEW));
+        Spi::run_with_args(
+            "SELECT openrouter_sync_from_text($1)",
+            &[fixture(OLD).into()],
+        )
+        .unwrap();
+        assert_state_matches_things("older file");
+        let s = one::<pgrx::JsonB>(&format!(
+            "SELECT openrouter_sync_from_text(pg_read_file('{}'), force => true)",
+            crate::tests::testkit::fixture_dir().join(NEW).display()
+        ))
+        .0;
+        assert_state_matches_things("then the newer file");
+        let gone: Vec<&String> = old_ids.difference(&new_ids).collect();
+        assert_eq!(s["removed"], gone.len());
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_models_all WHERE is_deprecated AND deprecated_reason = 'removed' AND deprecated_at IS NOT NULL"),
+            gone.len() as i64
+        );
+        // Their price periods are closed; the change log names each.
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history h JOIN openrouter_models_all m ON m.id = h.model_id WHERE m.deprecated_reason = 'removed' AND h.valid_to IS NULL"),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_changes('-infinity') WHERE change = 'removed'"),
+            gone.len() as i64
+        );
+        let repriced_change = one::<String>(
+            "SELECT old_value::text || ' -> ' || new_value::text FROM openrouter_changes('-infinity')
+              WHERE change = 'repriced' AND model_id = 'mistralai/devstral-small'",
+        );
+        assert_eq!(
+            repriced_change,
+            r#"{"prompt": 0.00000007, "completion": 0.0000001} -> {"prompt": 0.0000001, "completion": 0.0000003}"#
+        );
+        // Labs without a live model are marked too.
+        let lab = |ids: &std::collections::BTreeSet<String>| -> std::collections::BTreeSet<String> {
+            ids.iter()
+                .map(|i| i.split('/').next().unwrap().to_string())
+                .collect()
+        };
+        let live_new: std::collections::BTreeSet<String> =
+            new_ids.difference(&expired).cloned().collect();
+        let dead_labs = lab(&old_ids).difference(&lab(&new_ids)).count() as i64;
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_labs WHERE is_deprecated"),
+            dead_labs
+        );
+
+        // The older file again: what vanished returns, what was added in between vanishes.
+        let s = one::<pgrx::JsonB>(&format!(
+            "SELECT openrouter_sync_from_text(pg_read_file('{}'), force => true)",
+            crate::tests::testkit::fixture_dir().join(OLD).display()
+        ))
+        .0;
+        assert_state_matches_things("then the older file again");
+        let returning = old_ids.iter().filter(|i| !live_new.contains(*i)).count();
+        assert_eq!(s["returned"], returning);
+        assert_eq!(s["removed"], live_new.difference(&old_ids).count());
+        assert_eq!(s["added"], 0);
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_models"),
+            old_ids.len() as i64
+        );
+        assert!(one::<bool>("SELECT NOT is_deprecated AND deprecated_at IS NULL FROM openrouter_models_all WHERE id = 'openai/gpt-4-turbo'")
+            || !old_ids.contains("openai/gpt-4-turbo"));
+        // A returned model has a new open price period.
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM openrouter_price_history WHERE valid_to IS NULL AND model_id = '{}'",
+                gone[0]
+            )),
+            1
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM openrouter_price_history WHERE model_id = '{}'",
+                gone[0]
+            )),
+            2
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_labs WHERE is_deprecated"),
+            lab(&live_new).difference(&lab(&old_ids)).count() as i64
+        );
+    }
+
+    #[pg_test]
+    fn prices_in_force_at_a_time() {
+        let old = TestServer::registry(fixture(OLD), None);
+        point_at(&old.models_url());
+        sync();
+        let new = TestServer::registry(fixture(NEW), None);
+        point_at(&new.models_url());
+        sync_forced();
+        let (first, second) = (
+            one::<String>("SELECT min(valid_from)::text FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"),
+            one::<String>("SELECT max(valid_from)::text FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"),
+        );
+        let price_at = |t: &str| {
+            one::<String>(&format!(
+                "SELECT prompt_price::text FROM openrouter_price_at('mistralai/devstral-small', '{t}'::timestamptz)"
+            ))
+        };
+        assert_eq!(price_at(&first), "0.00000007");
+        assert_eq!(price_at(&second), "0.0000001");
+        assert_eq!(count(&format!("SELECT count(*) FROM openrouter_price_at('mistralai/devstral-small', '{first}'::timestamptz - interval '1 day')")), 0);
+        // model_cost at a past time uses the price then: 1M prompt + 1M completion tokens.
+        assert_eq!(
+            one::<pgrx::AnyNumeric>(&format!(
+                "SELECT model_cost('mistralai/devstral-small', 1000000, 1000000, at => '{first}')"
+            ))
+            .to_string(),
+            "0.17"
+        );
+        assert_eq!(
+            one::<pgrx::AnyNumeric>(
+                "SELECT model_cost('mistralai/devstral-small', 1000000, 1000000)"
+            )
+            .to_string(),
+            "0.4"
+        );
+        // An unchanged sync adds no price period and no change.
+        let (periods, changes) = (
+            count("SELECT count(*) FROM openrouter_price_history"),
+            count("SELECT count(*) FROM openrouter_change_log"),
+        );
+        let s = sync();
+        assert_eq!(s["repriced"], 0);
+        assert_eq!(s["prices_changed"], 0);
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history"),
+            periods
+        );
+        assert_eq!(count("SELECT count(*) FROM openrouter_change_log"), changes);
+    }
+
+    #[pg_test]
+    fn rename_context_change_expiry_and_other_prices() {
+        let before = r#"{"data":[
+          {"id":"acme/a","name":"Acme: A","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002","input_cache_read":"0.0000001"}},
+          {"id":"acme/b","name":"Acme: B","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"},"expiration_date":null},
+          {"id":"acme/c","name":"Acme: C","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"}},
+          {"id":"acme/d","name":"Acme: D","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"}}
+        ]}"#;
+        let after = r#"{"data":[
+          {"id":"acme/a","name":"Acme: A Prime","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002","input_cache_read":"0.00000005"}},
+          {"id":"acme/b","name":"Acme: B","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"},"expiration_date":"2020-01-01"},
+          {"id":"acme/c","name":"Acme: C","context_length":2000,"pricing":{"prompt":"0.000001","completion":"0.000002"}},
+          {"id":"acme/d","name":"Acme: D","context_length":1000,"pricing":{"prompt":"0.0000010","completion":"0.000002"}}
+        ]}"#;
+        Spi::run_with_args("SELECT openrouter_sync_from_text($1)", &[before.into()]).unwrap();
+        let s = Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT openrouter_sync_from_text($1)",
+            &[after.into()],
+        )
+        .unwrap()
+        .unwrap()
+        .0;
+        assert_eq!(
+            (
+                s["renamed"].as_i64(),
+                s["context_changed"].as_i64(),
+                s["prices_changed"].as_i64()
+            ),
+            (Some(1), Some(1), Some(1))
+        );
+        assert_eq!(
+            (
+                s["repriced"].as_i64(),
+                s["removed"].as_i64(),
+                s["unchanged"].as_i64()
+            ),
+            (Some(0), Some(0), Some(1))
+        );
+        assert_eq!(s["expired"], 1);
+        let changes = Spi::connect(|c| {
+            c.select("SELECT model_id || ' ' || change || ' ' || coalesce(old_value::text, '') || ' -> ' || coalesce(new_value::text, '')
+                        FROM openrouter_changes(now() - interval '1 hour') WHERE change <> 'added'", None, &[])
+                .unwrap()
+                .map(|r| r.get::<String>(1).unwrap().unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            changes,
+            vec![
+                r#"acme/a prices_changed {"prompt": 0.000001, "completion": 0.000002, "input_cache_read": 0.0000001} -> {"prompt": 0.000001, "completion": 0.000002, "input_cache_read": 0.00000005}"#,
+                r#"acme/a renamed "Acme: A" -> "Acme: A Prime""#,
+                "acme/b expired  -> ",
+                "acme/c context_changed 1000 -> 2000",
+            ]
+        );
+        // Past its expiration date: deprecated, still there.
+        assert_eq!(
+            one::<String>(
+                "SELECT deprecated_reason FROM openrouter_models_all WHERE id = 'acme/b'"
+            ),
+            "expired"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_models WHERE id = 'acme/b'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM cheapest_models(0, 100) WHERE id = 'acme/b'"),
+            0
+        );
+        // Other price keys open a new period too.
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history WHERE model_id = 'acme/a'"),
+            2
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_price_history WHERE model_id = 'acme/d'"),
+            1,
+            "0.0000010 = 0.000001"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! Postgres tests: Operating it: pg_cron scheduling, staleness and health.
+
+#[pgrx::pg_schema]
+mod tests {
+    use crate::tests::support::*;
+    use crate::tests::testkit::sql::{count, one, run};
+    use crate::tests::testkit::{fixture, TestServer, NEW};
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn schedule_without_pg_cron_says_how_to_enable_it() {
+        let e = err("SELECT openrouter_schedule()");
+        assert_eq!(e, "55000: openrouter_schedule: the pg_cron extension is not created in this database: run CREATE EXTENSION pg_cron");
+        // The hint names every step.
+        run("CREATE OR REPLACE FUNCTION pg_temp.hint() RETURNS text LANGUAGE plpgsql AS $$
+             DECLARE h text; BEGIN PERFORM openrouter_schedule(); RETURN NULL;
+             EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT; RETURN h; END $$");
+        let hint = one::<String>("SELECT pg_temp.hint()");
+        for needle in [
+            "shared_preload_libraries",
+            "cron.database_name",
+            "CREATE EXTENSION pg_cron",
+        ] {
+            assert!(hint.contains(needle), "{hint}");
+        }
+    }
+
+    #[pg_test]
+    fn schedule_reschedule_unschedule() {
+        run("CREATE EXTENSION IF NOT EXISTS pg_cron");
+        let job = one::<i64>("SELECT openrouter_schedule()");
+        assert_eq!(
+            one::<String>("SELECT schedule || ' | ' || command || ' | ' || database FROM cron.job WHERE jobname = 'openrouter-sync'"),
+            "0 2 * * * | SELECT public.openrouter_sync() | pgrx_tests"
+        );
+        let again = one::<i64>("SELECT openrouter_schedule('30 3 * * *')");
+        assert_eq!(again, job, "rescheduling replaces the job");
+        assert_eq!(
+            count("SELECT count(*) FROM cron.job WHERE command LIKE '%openrouter_sync%'"),
+            1
+        );
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT schedule FROM cron.job WHERE jobid = {job}"
+            )),
+            "30 3 * * *"
+        );
+        let health_schedule =
+            one::<String>("SELECT schedule || ' ' || job_name FROM openrouter_health()");
+        assert_eq!(health_schedule, "30 3 * * * openrouter-sync");
+        assert!(one::<bool>("SELECT openrouter_unschedule()"));
+        assert_eq!(
+            count("SELECT count(*) FROM cron.job WHERE command LIKE '%openrouter_sync%'"),
+            0
+        );
+        assert!(!one::<bool>("SELECT openrouter_unschedule()"));
+        assert!(err("SELECT openrouter_schedule('every full moon')").contains("invalid schedule"));
+    }
+
+    #[pg_test]
+    fn staleness_and_health() {
+        // Never synced: stale, and the health row says so without erroring.
+        assert!(one::<bool>("SELECT openrouter_is_stale()"));
+        assert_eq!(
+            one::<String>("SELECT status FROM openrouter_health()"),
+            "never synced"
+        );
+        assert!(Spi::get_one::<pgrx::datum::TimestampWithTimeZone>(
+            "SELECT openrouter_last_sync()"
+        )
+        .unwrap()
+        .is_none());
+
+        let server = TestServer::registry(fixture(NEW), None);
+        point_at(&server.models_url());
+        sync();
+        assert!(!one::<bool>("SELECT openrouter_is_stale()"));
+        assert_eq!(
+            one::<String>("SELECT status FROM openrouter_health()"),
+            "ok"
+        );
+        assert!(one::<bool>("SELECT live_models = 336 AND deprecated_models = 10 AND labs = 57 AND NOT is_stale FROM openrouter_health()"));
+        // The seed's check agrees with ours.
+        assert!(one::<bool>("SELECT openrouter_last_sync() - MAX(updated_at) BETWEEN '0' AND '5 seconds' FROM things WHERE ns = 'models'"));
+
+        // Move the recorded times back instead of sleeping.
+        run("UPDATE openrouter_sync_runs SET started_at = started_at - interval '26 hours', finished_at = finished_at - interval '26 hours'");
+        run("UPDATE things SET updated_at = updated_at - interval '26 hours'");
+        assert!(one::<bool>("SELECT openrouter_is_stale()"));
+        assert!(!one::<bool>("SELECT openrouter_is_stale('2 days')"));
+        assert!(one::<bool>(
+            "SELECT MAX(updated_at) < now() - interval '25 hours' FROM things WHERE ns = 'models'"
+        ));
+        assert!(one::<bool>("SELECT status = 'stale' AND is_stale AND hours_since_success >= 26 FROM openrouter_health()"));
+
+        // The history row of the run.
+        assert!(one::<bool>(
+            "SELECT models = 346 AND labs = 57 AND inserted = 346 AND updated = 0 AND pages = 1 AND requests = 1
+                    AND source LIKE 'http://127.0.0.1:%/api/v1/models' AND duration_ms > 0 AND finished_at >= started_at
+               FROM openrouter_sync_runs"
+        ));
+    }
+}
