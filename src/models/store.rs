@@ -358,27 +358,74 @@ fn write_all(
     let mut cx = PgMemoryContexts::new("openrouter sync batch");
     // Changed and new models (their data hash differs from what the sync last wrote): the
     // whole row.
-    let (mut inserted, mut updated) = (0i64, 0i64);
     let mut changed = plan.changed.clone();
     changed.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let (fresh, known): (Vec<&MappedModel>, Vec<&MappedModel>) = changed
         .iter()
         .partition(|m| plan.new_written || plan.new.contains(m.id.as_str()));
+    let (inserted, updated) = write_models(client, &mut cx, plan, &fresh, &known, at)?;
+    poll(&format!("wrote {} models", plan.changed.len()));
+    confirm_unchanged(client, &mut cx, plan, at)?;
+    poll(&format!(
+        "confirmed {} unchanged models",
+        plan.unchanged.len()
+    ));
+    write_states(client, &mut cx, plan, &fresh, &known)?;
+    mark_removed(client, diff, at)?;
+    write_labs(client, reg, at)?;
+    write_edges(client, &mut cx, &changed, at)?;
+    poll("labs and relationships written");
+    write_price_periods(client, &mut cx, &changed, diff, at)?;
+    poll("price history written");
+    // The batches above left freed arrays all over the heap; what follows (ANALYZE, the
+    // run's row) is the end of the sync, when a first load's memory peaks: give whole free
+    // pages back first.
+    give_back_free_memory();
+    refresh_statistics(client, inserted)?;
+    // The run, then what it changed.
+    let run_id = record_run(client, reg, diff, run, inserted, updated)?;
+    log_changes(client, run_id, diff, at)?;
+    Ok(Written {
+        inserted,
+        updated,
+        run_id,
+    })
+}
+
+/// The whole things rows of new and changed models; returns (inserted, updated).
+fn write_models(
+    client: &mut SpiClient<'_>,
+    cx: &mut PgMemoryContexts,
+    plan: &Plan,
+    fresh: &[&MappedModel],
+    known: &[&MappedModel],
+    at: &str,
+) -> R<(i64, i64)> {
+    let (mut inserted, mut updated) = (0i64, 0i64);
     // New models, the bulk of a first load: a plain INSERT (unless written already).
     if plan.new_written {
         inserted += fresh.len() as i64;
     } else {
         for batch in fresh.chunks(BATCH) {
-            inserted += insert_new_batch(client, &mut cx, batch, at)?;
+            inserted += insert_new_batch(client, cx, batch, at)?;
         }
     }
     for batch in known.chunks(BATCH) {
-        let row = in_batch(&mut cx, || upsert_models(client, batch, at))?;
+        let row = in_batch(cx, || upsert_models(client, batch, at))?;
         inserted += row.0;
         updated += row.1;
     }
+    Ok((inserted, updated))
+}
 
-    poll(&format!("wrote {} models", plan.changed.len()));
+/// Confirms the rows of unchanged models (updated_at); a model whose row was deleted outside
+/// the sync loses its state row, so that the next sync writes it again.
+fn confirm_unchanged(
+    client: &mut SpiClient<'_>,
+    cx: &mut PgMemoryContexts,
+    plan: &Plan,
+    at: &str,
+) -> R<()> {
     // Unchanged models: confirmed, nothing else (a small HOT update). `= ANY` rather than a
     // join with unnest(): the planner may then read the index in key order (the array is
     // sorted here, the index scan sorts it anyway) or scan the table once when most of it
@@ -387,7 +434,7 @@ fn write_all(
     unchanged.sort_unstable();
     let mut lost: Vec<String> = Vec::new();
     for batch in unchanged.chunks(BATCH * 4) {
-        let confirmed = in_batch(&mut cx, || {
+        let confirmed = in_batch(cx, || {
             client
                 .update(
                     "UPDATE things SET updated_at = $2::timestamptz
@@ -400,7 +447,7 @@ fn write_all(
         if confirmed < batch.len() {
             // Rows deleted outside the sync: their state says "written, unchanged", and
             // unchanged models are not mapped again, so nothing would ever rewrite them.
-            let rows = in_batch(&mut cx, || {
+            let rows = in_batch(cx, || {
                 client
                     .select(
                         "SELECT u.id FROM unnest($1::text[]) AS u(id)
@@ -429,22 +476,32 @@ fn write_all(
             if lost.len() > 1 { ", ..." } else { "" }
         );
     }
+    Ok(())
+}
 
-    poll(&format!(
-        "confirmed {} unchanged models",
-        plan.unchanged.len()
-    ));
+/// The state rows (openrouter_model_state) of the models written or mapped again.
+fn write_states(
+    client: &mut SpiClient<'_>,
+    cx: &mut PgMemoryContexts,
+    plan: &Plan,
+    fresh: &[&MappedModel],
+    known: &[&MappedModel],
+) -> R<()> {
     // What the sync wrote, for the next one. New models have no state row yet (that is what
     // makes them new): a plain INSERT, cheaper than the upsert the others need. Unchanged
     // models mapped again (their API object or the mapping changed, their data did not) get
     // the record of what they were mapped from, so that the next sync can skip them.
     for batch in fresh.chunks(BATCH) {
-        write_state(client, &mut cx, batch, false)?;
+        write_state(client, cx, batch, false)?;
     }
     for batch in known.chunks(BATCH).chain(plan.restamp.chunks(BATCH)) {
-        write_state(client, &mut cx, batch, true)?;
+        write_state(client, cx, batch, true)?;
     }
+    Ok(())
+}
 
+/// Marks the models that vanished upstream as deprecated.
+fn mark_removed(client: &mut SpiClient<'_>, diff: &Diff, at: &str) -> R<()> {
     // Models that vanished upstream: kept, marked, with the time they were first missed.
     if !diff.removed.is_empty() {
         client.update(
@@ -461,7 +518,11 @@ fn write_all(
             &[diff.removed.clone().into()],
         )?;
     }
+    Ok(())
+}
 
+/// The labs of this response; labs with no live model left are marked deprecated.
+fn write_labs(client: &mut SpiClient<'_>, reg: &Registry, at: &str) -> R<()> {
     // Labs seen in this response; labs with no live model left are marked deprecated.
     {
         let lab_ids: Vec<&str> = reg.labs.iter().map(|l| l.id.as_str()).collect();
@@ -487,7 +548,16 @@ fn write_all(
             &[lab_ids.into(), at.into()],
         )?;
     }
+    Ok(())
+}
 
+/// The lab -> model edges of new models.
+fn write_edges(
+    client: &mut SpiClient<'_>,
+    cx: &mut PgMemoryContexts,
+    changed: &[&MappedModel],
+    at: &str,
+) -> R<()> {
     // Lab -> model edges (the id determines both ends: only new models can add one). An
     // anti-join rather than ON CONFLICT DO NOTHING: one pass, no speculative insertions
     // (a third faster on a first load); the sync lock keeps other syncs out meanwhile. Into
@@ -508,7 +578,7 @@ fn write_all(
     for batch in changed.chunks(BATCH) {
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let labs_of: Vec<&str> = batch.iter().map(|m| m.lab()).collect();
-        in_batch(&mut cx, || {
+        in_batch(cx, || {
             update_generic(
                 client,
                 &edges_sql,
@@ -516,8 +586,18 @@ fn write_all(
             )
         })?;
     }
+    Ok(())
+}
 
-    poll("labs and relationships written");
+/// Price periods: closes those of changed and vanished models, opens one for every listed
+/// model without an open period.
+fn write_price_periods(
+    client: &mut SpiClient<'_>,
+    cx: &mut PgMemoryContexts,
+    changed: &[&MappedModel],
+    diff: &Diff,
+    at: &str,
+) -> R<()> {
     // Price periods: close the changed and the vanished, open one for every listed model
     // without an open period (new, returned, repriced).
     let periods_sql = format!(
@@ -547,7 +627,7 @@ fn write_all(
         let ids: Vec<&str> = batch.iter().map(|m| m.id.as_str()).collect();
         let pricings: Vec<&str> = batch.iter().map(|m| m.pricing.as_str()).collect();
         let variable: Vec<bool> = batch.iter().map(|m| m.variable_price).collect();
-        in_batch(&mut cx, || {
+        in_batch(cx, || {
             update_generic(
                 client,
                 &periods_sql,
@@ -560,13 +640,11 @@ fn write_all(
             )
         })?;
     }
+    Ok(())
+}
 
-    poll("price history written");
-    // The batches above left freed arrays all over the heap; what follows (ANALYZE, the
-    // run's row) is the end of the sync, when a first load's memory peaks: give whole free
-    // pages back first.
-    give_back_free_memory();
-
+/// Refreshes the statistics of the state table and things after a large first load.
+fn refresh_statistics(client: &mut SpiClient<'_>, inserted: i64) -> R<()> {
     // A table that never had statistics, or just grew by half, misleads the planner: right
     // after the first load cheapest_models() would sort every row instead of reading its index
     // (autovacuum catches up only a minute later). A small-sample ANALYZE of the narrow state
@@ -613,8 +691,19 @@ fn write_all(
         )?;
         poll("statistics refreshed (ANALYZE openrouter_model_state, things)");
     }
-    // The run, then what it changed.
-    let run_id = client
+    Ok(())
+}
+
+/// The run's row in openrouter_sync_runs; returns its id.
+fn record_run(
+    client: &mut SpiClient<'_>,
+    reg: &Registry,
+    diff: &Diff,
+    run: &RunInfo,
+    inserted: i64,
+    updated: i64,
+) -> R<i64> {
+    Ok(client
         .update(
             "INSERT INTO openrouter_sync_runs
                     (started_at, finished_at, duration_ms, source, forced, models, labs, inserted, updated,
@@ -644,14 +733,17 @@ fn write_all(
                 run.requests.into(),
                 run.bytes.into(),
                 run.warnings.iter().take(100).cloned().collect::<Vec<String>>().into(),
-                at.into(),
+                run.at.into(),
                 (diff.expired as i32).into(),
             ],
         )?
         .first()
         .get::<i64>(1)?
-        .unwrap_or(0);
+        .unwrap_or(0))
+}
 
+/// What the run changed, model by model, in openrouter_change_log.
+fn log_changes(client: &mut SpiClient<'_>, run_id: i64, diff: &Diff, at: &str) -> R<()> {
     if !diff.changes.is_empty() {
         let model_ids: Vec<&str> = diff.changes.iter().map(|c| c.model_id.as_str()).collect();
         let kinds: Vec<&str> = diff.changes.iter().map(|c| c.kind).collect();
@@ -665,10 +757,5 @@ fn write_all(
             &[run_id.into(), model_ids.into(), kinds.into(), olds.into(), news.into(), at.into()],
         )?;
     }
-
-    Ok(Written {
-        inserted,
-        updated,
-        run_id,
-    })
+    Ok(())
 }

@@ -2,14 +2,15 @@
 //! transaction. Any error raises before the first write or aborts the transaction, so the
 //! tables are either fully updated or exactly as they were.
 
-use super::{assemble, diff, map_part, parse_page, store, Known, MappedModel, Part};
+use super::map::ModelError;
+use super::{assemble, diff, map_part, parse_page, store, Known, MappedModel, Part, Registry};
 use crate::error::{safe_url, SyncError};
 use crate::http::{self, Fetched};
 use crate::pg::memory::{give_back_free_memory, BodyPages};
 use crate::pg::progress::poll;
 use crate::pg::spi;
 use crate::settings;
-use foldhash::{HashMap, HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet};
 use pgrx::prelude::*;
 use serde_json::json;
 use std::time::Instant;
@@ -80,11 +81,120 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
     }
 }
 
+/// The models of the fetched pages, as spans of their bodies: (page, start, length).
+type Spans = Vec<(usize, usize, usize)>;
+
 fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> {
     let started = Instant::now();
     crate::pg::progress::start_clock();
+    let (fetched, spans, prelude) = fetch(source, started)?;
+    let Prelude {
+        at,
+        at_elapsed_ms,
+        lz4_above,
+        state,
+        untracked,
+    } = prelude;
+    let known = known_models(&state);
+    // The first load of an empty registry: written part by part as it is mapped, not
+    // logged model by model, no prior state to read.
+    let first_load = untracked.as_ref().is_some_and(Vec::is_empty);
+    let url = fetched.source.clone();
+    let raw_models: Vec<&str> = spans
+        .iter()
+        .map(|&(page, start, len)| &fetched.bodies[page][start..start + len])
+        .collect();
+    let (registry, repeated) = map_all(
+        &raw_models,
+        &fetched.bodies,
+        &spans,
+        &known,
+        lz4_above,
+        first_load.then_some(at.as_str()),
+    );
+    let registry = registry.map_err(|e| SyncError::Model {
+        url: url.clone(),
+        source: e,
+    })?;
+    if !repeated.is_empty() {
+        // Written with their first occurrence; the registry keeps the last.
+        let last: Vec<&MappedModel> = registry
+            .models
+            .iter()
+            .filter(|m| repeated.contains(&m.id))
+            .collect();
+        store::rewrite_models(&last, &at);
+    }
+    drop(raw_models);
+    let pages = fetched.bodies.len();
+    drop(fetched.bodies);
+    drop(known);
+    let untracked = untracked.unwrap_or_else(store::untracked_ids);
+    if registry.models.is_empty() {
+        return Err(SyncError::Empty { url });
+    }
+    poll(&format!(
+        "mapped {} models from {} labs",
+        registry.models.len(),
+        registry.labs.len()
+    ));
+    warn_about(&registry.warnings);
+
+    let untracked_set: HashSet<&str> = untracked.iter().map(String::as_str).collect();
+    let (plan, unchanged_live) = plan_writes(&registry, &state, &untracked_set, first_load);
+    let prior = if first_load {
+        Vec::new()
+    } else {
+        store::load_prior(&prior_ids(&registry, &plan, &state, &untracked))
+    };
+    let diff = compare(
+        &plan,
+        &prior,
+        &state,
+        &untracked_set,
+        unchanged_live,
+        first_load,
+    );
+    poll(&format!(
+        "{} models to write, {} unchanged",
+        plan.changed.len(),
+        plan.unchanged.len()
+    ));
+    check_removals(&diff, force)?;
+    // What only the plan and the diff needed, freed before the writes (which touch up to all
+    // of shared_buffers): the state of every model, the mapped documents a first load wrote
+    // (holes all over the heap), given back to the OS. At 100x about 15 MB.
+    drop((state, untracked_set, prior));
+    drop(untracked);
+    give_back_free_memory();
+    let run = store::RunInfo {
+        source: &url,
+        forced: force,
+        pages: pages as i32,
+        requests: fetched.requests as i32,
+        bytes: fetched.bytes as i64,
+        at: &at,
+        elapsed_ms: at_elapsed_ms,
+        warnings: &registry.warnings,
+    };
+    let written = store::write(&registry, &plan, &diff, &run);
+    let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+    poll(&format!(
+        "stored {} models ({} new, {} updated, {} removed) in {duration_ms} ms",
+        registry.models.len(),
+        written.inserted,
+        written.updated,
+        diff.removed.len()
+    ));
+    Ok(summary(&registry, &diff, &run, &written, duration_ms))
+}
+
+/// Fetches every page (or takes the caller's body) and parses each as it arrives; the lock
+/// and the state are read while the first request is in flight (the fetch polls right after
+/// sending it).
+fn fetch(source: Source, started: Instant) -> Result<(Fetched, Spans, Prelude), SyncError> {
     // Each page is parsed once, as it arrives; models are kept as spans of the bodies.
-    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+    let mut spans: Spans = Vec::new();
     let mut page_no = 0;
     let mut on_page = |url: &str, body: &str| -> Result<Option<String>, SyncError> {
         let page = parse_page(body).map_err(|e| SyncError::from_shape(&safe_url(url), e, body))?;
@@ -96,8 +206,6 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         page_no += 1;
         Ok(page.next)
     };
-    // The lock and the state are read while the first request is in flight: the fetch
-    // polls right after sending it.
     let mut read_before: Option<Prelude> = None;
     let fetched = match source {
         Source::Api => {
@@ -123,17 +231,15 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             }
         }
     };
-    let Prelude {
-        at,
-        at_elapsed_ms,
-        lz4_above,
-        state,
-        untracked,
-    } = read_before.unwrap_or_else(|| prelude(started));
-    // Which models need their full row written: new ones, those whose data hash changed,
-    // those whose deprecated flag must change, and any the sync did not write itself. The
-    // others' API objects are not mapped again.
-    let known: HashMap<i64, Known> = state
+    let prelude = read_before.unwrap_or_else(|| prelude(started));
+    Ok((fetched, spans, prelude))
+}
+
+/// The live models whose stored row is what mapping their API object would give again, by
+/// the hash of that object: those are not mapped again. Models that are new, changed,
+/// deprecated, expiring or written by someone else are.
+fn known_models(state: &HashMap<String, store::State>) -> HashMap<i64, Known> {
+    state
         .iter()
         .filter(|(_, st)| !st.deprecated && !st.expires)
         .filter_map(|(id, st)| {
@@ -144,20 +250,23 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             };
             st.raw_hash.map(|h| (h, known))
         })
-        .collect();
-    // The first load of an empty registry: written part by part as it is mapped, not
-    // logged model by model, no prior state to read.
-    let first_load = untracked.as_ref().is_some_and(Vec::is_empty);
-    let url = fetched.source.clone();
-    let raw_models: Vec<&str> = spans
-        .iter()
-        .map(|&(page, start, len)| &fetched.bodies[page][start..start + len])
-        .collect();
+        .collect()
+}
+
+/// Maps every model (and encodes its jsonb), part by part on helper threads, received here
+/// in API order. On a first load (`first_load_at`: the sync's time) this thread writes the
+/// things rows of each part as it arrives, so that mapping and writing overlap. Whenever it
+/// would wait for a part, it maps one itself. Returns the registry, or the first bad model
+/// in API order, and the ids listed more than once (written with their first occurrence).
+fn map_all(
+    raw_models: &[&str],
+    bodies: &[String],
+    spans: &Spans,
+    known: &HashMap<i64, Known>,
+    lz4_above: Option<usize>,
+    first_load_at: Option<&str>,
+) -> (Result<Registry, ModelError>, HashSet<String>) {
     let today = chrono::Utc::now().date_naive();
-    // Mapping (and encoding the jsonb) is pure Rust, done part by part on helper threads and
-    // received here in API order. On a first load this thread writes the things rows of each
-    // part as it arrives, so that mapping and writing overlap. Whenever it would wait for a
-    // part, it maps one itself.
     let workers = if raw_models.len() < 200 {
         1
     } else {
@@ -171,7 +280,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     let next = std::sync::atomic::AtomicUsize::new(0);
     // Part k, mapped and its documents encoded as jsonb, by whichever thread takes it.
     let map_encoded = |k: usize, raw: &[&str]| {
-        map_part(k * part_size, raw, today, &known).map(|(mut models, w)| {
+        map_part(k * part_size, raw, today, known).map(|(mut models, w)| {
             models.iter_mut().for_each(|m| m.encode_jsonb(lz4_above));
             (models, w)
         })
@@ -192,23 +301,22 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             });
         };
         // A first load is streamed: this thread's writes need a core of their own.
-        for _ in 0..if first_load { 1 } else { workers } {
+        for _ in 0..if first_load_at.is_some() { 1 } else { workers } {
             spawn_worker();
         }
         drop(tx);
-        let mut seen = HashSet::new();
-        let mut repeated = HashSet::new();
+        let mut streamed = Streamed::default();
         // Mapped parts (or why one could not be), by index, until their turn comes: an
         // error is raised in its turn, so that it names the first bad model in API order
         // whichever thread finished first.
         let mut waiting: Vec<Option<Result<Part, _>>> = (0..parts.len()).map(|_| None).collect();
         let mut mapped = Vec::with_capacity(parts.len());
-        let mut body_pages = BodyPages::new(&fetched.bodies);
+        let mut body_pages = BodyPages::new(bodies);
         while mapped.len() < parts.len() {
             // The parts in API order, whichever thread finishes first.
             let mut part = match waiting[mapped.len()].take() {
                 Some(Ok(part)) => part,
-                Some(Err(e)) => return (Err(e), repeated),
+                Some(Err(e)) => return (Err(e), streamed.repeated),
                 None => {
                     if let Ok((k, part)) = results.try_recv() {
                         waiting[k] = Some(part);
@@ -227,77 +335,78 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                     continue;
                 }
             };
-            if first_load {
-                let first: Vec<bool> = part
-                    .0
-                    .iter()
-                    .map(|m| {
-                        let first = seen.insert(m.id.clone());
-                        if !first {
-                            repeated.insert(m.id.clone());
-                        }
-                        first
-                    })
-                    .collect();
-                let new: Vec<&MappedModel> = part
-                    .0
-                    .iter()
-                    .zip(&first)
-                    .filter_map(|(m, &first)| first.then_some(m))
-                    .collect();
-                store::insert_new_models(&new, &at);
-                // Their things rows are written: the documents are not needed again (a
-                // repeat, not written here, keeps its own for rewrite_models).
-                part.0
-                    .iter_mut()
-                    .zip(&first)
-                    .filter(|(_, &first)| first)
-                    .for_each(|(m, _)| m.release_documents());
-                poll("");
+            if let Some(at) = first_load_at {
+                streamed.write(&mut part, at);
             }
             mapped.push(part);
             let (body, start, len) = spans[(mapped.len() * part_size).min(spans.len()) - 1];
-            body_pages.done_upto(&fetched.bodies, body, start + len);
+            body_pages.done_upto(bodies, body, start + len);
         }
-        (Ok(mapped), repeated)
+        (Ok(mapped), streamed.repeated)
     });
-    let registry = assemble(mapped.map_err(|e| SyncError::Model {
-        url: url.clone(),
-        source: e,
-    })?);
-    if !repeated.is_empty() {
-        // Written with their first occurrence; the registry keeps the last.
-        let last: Vec<&MappedModel> = registry
-            .models
+    (mapped.map(assemble), repeated)
+}
+
+/// What a streamed first load has written so far.
+#[derive(Default)]
+struct Streamed {
+    seen: HashSet<String>,
+    /// Ids listed more than once: written with their first occurrence.
+    repeated: HashSet<String>,
+}
+
+impl Streamed {
+    /// Writes the things rows of a mapped part's models not written yet, then frees their
+    /// documents (a repeat, not written here, keeps its own for `store::rewrite_models`).
+    fn write(&mut self, part: &mut Part, at: &str) {
+        let first: Vec<bool> = part
+            .0
             .iter()
-            .filter(|m| repeated.contains(&m.id))
+            .map(|m| {
+                let first = self.seen.insert(m.id.clone());
+                if !first {
+                    self.repeated.insert(m.id.clone());
+                }
+                first
+            })
             .collect();
-        store::rewrite_models(&last, &at);
+        let new: Vec<&MappedModel> = part
+            .0
+            .iter()
+            .zip(&first)
+            .filter_map(|(m, &first)| first.then_some(m))
+            .collect();
+        store::insert_new_models(&new, at);
+        part.0
+            .iter_mut()
+            .zip(&first)
+            .filter(|(_, &first)| first)
+            .for_each(|(m, _)| m.release_documents());
+        poll("");
     }
-    drop(raw_models);
-    let pages = fetched.bodies.len();
-    drop(fetched.bodies);
-    drop(known);
-    let untracked = untracked.unwrap_or_else(store::untracked_ids);
-    if registry.models.is_empty() {
-        return Err(SyncError::Empty { url });
-    }
-    poll(&format!(
-        "mapped {} models from {} labs",
-        registry.models.len(),
-        registry.labs.len()
-    ));
-    for w in registry.warnings.iter().take(20) {
+}
+
+/// Names the first 20 of the mapping's warnings (the run's row keeps 100).
+fn warn_about(warnings: &[String]) {
+    for w in warnings.iter().take(20) {
         warning!("openrouter: {w}");
     }
-    if registry.warnings.len() > 20 {
+    if warnings.len() > 20 {
         warning!(
             "openrouter: {} more warnings (see openrouter_sync_runs.warnings)",
-            registry.warnings.len() - 20
+            warnings.len() - 20
         );
     }
+}
 
-    let untracked_set: HashSet<&str> = untracked.iter().map(String::as_str).collect();
+/// Which models get their whole row written (new, changed, deprecated or returning) and
+/// which are only confirmed; and how many of the confirmed ones are live.
+fn plan_writes<'a>(
+    registry: &'a Registry,
+    state: &HashMap<String, store::State>,
+    untracked: &HashSet<&str>,
+    first_load: bool,
+) -> (store::Plan<'a>, usize) {
     let mut plan = store::Plan {
         changed: Vec::new(),
         unchanged: Vec::new(),
@@ -316,40 +425,56 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
                 }
             }
             found => {
-                if !first_load && found.is_none() && !untracked_set.contains(m.id.as_str()) {
+                if !first_load && found.is_none() && !untracked.contains(m.id.as_str()) {
                     plan.new.insert(m.id.as_str());
                 }
                 plan.changed.push(m)
             }
         }
     }
-    let prior = if first_load {
-        Vec::new()
-    } else {
-        let listed: HashSet<&str> = registry.models.iter().map(|m| m.id.as_str()).collect();
-        let changed_ids: HashSet<&str> = plan.changed.iter().map(|m| m.id.as_str()).collect();
-        // The prior state of everything that may have changed: changed models, vanished ones, untracked ones.
-        let mut prior_ids: Vec<&str> = changed_ids
+    (plan, unchanged_live)
+}
+
+/// The models whose stored form the diff needs: changed ones, vanished ones, untracked ones.
+fn prior_ids<'a>(
+    registry: &'a Registry,
+    plan: &store::Plan<'a>,
+    state: &'a HashMap<String, store::State>,
+    untracked: &'a [String],
+) -> Vec<&'a str> {
+    let listed: HashSet<&str> = registry.models.iter().map(|m| m.id.as_str()).collect();
+    let changed_ids: HashSet<&str> = plan.changed.iter().map(|m| m.id.as_str()).collect();
+    let mut ids: Vec<&str> = changed_ids
+        .iter()
+        .copied()
+        .filter(|id| state.contains_key(*id))
+        .collect();
+    ids.extend(
+        state
             .iter()
-            .copied()
-            .filter(|id| state.contains_key(*id))
-            .collect();
-        prior_ids.extend(
-            state
-                .iter()
-                .filter(|(id, st)| !st.deprecated && !listed.contains(id.as_str()))
-                .map(|(id, _)| id.as_str()),
-        );
-        prior_ids.extend(
-            untracked
-                .iter()
-                .map(String::as_str)
-                .filter(|id| !changed_ids.contains(id) || !state.contains_key(*id)),
-        );
-        prior_ids.sort_unstable();
-        prior_ids.dedup();
-        store::load_prior(&prior_ids)
-    };
+            .filter(|(id, st)| !st.deprecated && !listed.contains(id.as_str()))
+            .map(|(id, _)| id.as_str()),
+    );
+    ids.extend(
+        untracked
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !changed_ids.contains(id) || !state.contains_key(*id)),
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// What this sync changes, from the stored form of the models it writes.
+fn compare(
+    plan: &store::Plan,
+    prior: &[diff::Prior],
+    state: &HashMap<String, store::State>,
+    untracked: &HashSet<&str>,
+    unchanged_live: usize,
+    first_load: bool,
+) -> diff::Diff {
     let mut diff = if first_load {
         // The first load of an empty registry is not a change: its models are not logged
         // one by one as "added" (the summary still counts them), and there is nothing to
@@ -359,20 +484,20 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             ..Default::default()
         }
     } else {
-        diff::diff(&prior, &plan.changed)
+        diff::diff(prior, &plan.changed)
     };
     diff.unchanged += unchanged_live;
     diff.live_before = state.values().filter(|st| !st.deprecated).count()
         + prior
             .iter()
-            .filter(|p| !p.deprecated && untracked_set.contains(p.id.as_str()))
+            .filter(|p| !p.deprecated && untracked.contains(p.id.as_str()))
             .count();
+    diff
+}
 
-    poll(&format!(
-        "{} models to write, {} unchanged",
-        plan.changed.len(),
-        plan.unchanged.len()
-    ));
+/// The guard against an upstream accident: refuses to mark more than
+/// openrouter.max_removed_fraction of the live models as removed, unless forced.
+fn check_removals(diff: &diff::Diff, force: bool) -> Result<(), SyncError> {
     let limit = settings::max_removed_fraction();
     if !force && diff.live_before > 0 && diff.removed.len() as f64 > limit * diff.live_before as f64
     {
@@ -383,38 +508,20 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             limit,
         });
     }
-    // What only the plan and the diff needed, freed before the writes (which touch up to all
-    // of shared_buffers): the state of every model, the mapped documents a first load wrote
-    // (holes all over the heap), given back to the OS. At 100x about 15 MB.
-    drop((state, untracked_set, prior));
-    drop(untracked);
-    give_back_free_memory();
-    let written = store::write(
-        &registry,
-        &plan,
-        &diff,
-        &store::RunInfo {
-            source: &url,
-            forced: force,
-            pages: pages as i32,
-            requests: fetched.requests as i32,
-            bytes: fetched.bytes as i64,
-            at: &at,
-            elapsed_ms: at_elapsed_ms,
-            warnings: &registry.warnings,
-        },
-    );
-    let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
-    poll(&format!(
-        "stored {} models ({} new, {} updated, {} removed) in {duration_ms} ms",
-        registry.models.len(),
-        written.inserted,
-        written.updated,
-        diff.removed.len()
-    ));
-    Ok(json!({
+    Ok(())
+}
+
+/// What `openrouter_sync()` returns.
+fn summary(
+    registry: &Registry,
+    diff: &diff::Diff,
+    run: &store::RunInfo,
+    written: &store::Written,
+    duration_ms: f64,
+) -> serde_json::Value {
+    json!({
         "run_id": written.run_id,
-        "source": url,
+        "source": run.source,
         "models": registry.models.len(),
         "labs": registry.labs.len(),
         "inserted": written.inserted,
@@ -428,11 +535,11 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         "prices_changed": diff.other_prices_changed.len(),
         "renamed": diff.renamed,
         "context_changed": diff.context_changed,
-        "pages": pages,
-        "requests": fetched.requests,
-        "bytes": fetched.bytes,
-        "warnings": registry.warnings.len(),
-        "forced": force,
+        "pages": run.pages,
+        "requests": run.requests,
+        "bytes": run.bytes,
+        "warnings": run.warnings.len(),
+        "forced": run.forced,
         "duration_ms": duration_ms,
-    }))
+    })
 }
