@@ -48,10 +48,41 @@ pub fn write(batch: &Batch) -> Written {
     })
 }
 
+/// The id, model and provider of each endpoint, as array parameters take them.
+struct Columns<'a> {
+    ids: Vec<&'a str>,
+    models: Vec<&'a str>,
+    providers: Vec<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(endpoints: &'a [MappedEndpoint]) -> Self {
+        Columns {
+            ids: endpoints.iter().map(|e| e.id.as_str()).collect(),
+            models: endpoints.iter().map(|e| e.model_id.as_str()).collect(),
+            providers: endpoints.iter().map(|e| e.provider.as_str()).collect(),
+        }
+    }
+}
+
 fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
     let at = crate::pg::spi::sync_time(client)?;
     let at = at.as_str();
+    write_providers(client, b, at)?;
+    write_endpoints(client, b.endpoints, at)?;
+    let removed = mark_removed(client, b, at)?;
+    write_edges(client, b.endpoints, at)?;
+    let (stats_rows, stats_deleted) = write_stats(client, b, at)?;
+    Ok(Written {
+        removed,
+        stats_rows,
+        stats_deleted,
+    })
+}
 
+/// The providers: those of `/providers` replace what is stored, those known only from an
+/// endpoint are stored if new.
+fn write_providers(client: &mut SpiClient<'_>, b: &Batch, at: &str) -> R<()> {
     for (providers, overwrite) in [(b.listed_providers, true), (b.unlisted_providers, false)] {
         let ids: Vec<&str> = providers.iter().map(|p| p.slug.as_str()).collect();
         let datas: Vec<&str> = providers.iter().map(|p| p.data.as_str()).collect();
@@ -70,13 +101,14 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
             overwrite,
         )?;
     }
+    Ok(())
+}
 
-    let ids: Vec<&str> = b.endpoints.iter().map(|e| e.id.as_str()).collect();
-    let datas: Vec<&str> = b.endpoints.iter().map(|e| e.data.as_str()).collect();
-    let models: Vec<&str> = b.endpoints.iter().map(|e| e.model_id.as_str()).collect();
-    let providers: Vec<&str> = b.endpoints.iter().map(|e| e.provider.as_str()).collect();
-    let contents: Vec<String> = b
-        .endpoints
+/// The endpoints' things rows.
+fn write_endpoints(client: &mut SpiClient<'_>, endpoints: &[MappedEndpoint], at: &str) -> R<()> {
+    let ids: Vec<&str> = endpoints.iter().map(|e| e.id.as_str()).collect();
+    let datas: Vec<&str> = endpoints.iter().map(|e| e.data.as_str()).collect();
+    let contents: Vec<String> = endpoints
         .iter()
         .map(|e| {
             format!(
@@ -91,15 +123,20 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
         client,
         "endpoints",
         "Endpoint",
-        ids.clone(),
+        ids,
         crate::pg::arrays::jsonb_array_of_texts(&datas),
         content_refs,
         at,
         true,
     )?;
+    Ok(())
+}
 
-    // Endpoints a fetched model no longer lists: kept, marked, like vanished models.
-    let removed = client
+/// Endpoints a fetched model no longer lists: kept, marked, like vanished models. Returns
+/// how many.
+fn mark_removed(client: &mut SpiClient<'_>, b: &Batch, at: &str) -> R<i64> {
+    let ids: Vec<&str> = b.endpoints.iter().map(|e| e.id.as_str()).collect();
+    Ok(client
         .update(
             "UPDATE things
                 SET data = data || jsonb_build_object('deprecated', true, 'deprecated_reason', 'removed',
@@ -110,9 +147,16 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
             None,
             &[b.fetched_models.to_vec().into(), ids.clone().into(), at.into()],
         )?
-        .len() as i64;
+        .len() as i64)
+}
 
-    // Edges: provider -> model ('serves') and endpoint -> model ('endpoint-of').
+/// Edges: provider -> model ('serves') and endpoint -> model ('endpoint-of').
+fn write_edges(client: &mut SpiClient<'_>, endpoints: &[MappedEndpoint], at: &str) -> R<()> {
+    let Columns {
+        ids,
+        models,
+        providers,
+    } = Columns::of(endpoints);
     client.update(
         "INSERT INTO relationships (ns, id, type, from_ns, from_id, to_ns, to_id, data, created_at)
          SELECT DISTINCT 'relationships', 'serves-' || u.model || '@' || u.provider, 'serves',
@@ -131,8 +175,17 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
         None,
         &[ids.clone().into(), models.clone().into(), at.into()],
     )?;
+    Ok(())
+}
 
-    // Metric history: one row per endpoint per sync, then the retention window.
+/// Metric history: one row per endpoint per sync, then the retention window. Returns (rows
+/// written, rows deleted).
+fn write_stats(client: &mut SpiClient<'_>, b: &Batch, at: &str) -> R<(i64, i64)> {
+    let Columns {
+        ids,
+        models,
+        providers,
+    } = Columns::of(b.endpoints);
     let stat = |f: fn(&MappedEndpoint) -> &Option<String>| -> Vec<Option<String>> {
         b.endpoints.iter().map(|e| f(e).clone()).collect()
     };
@@ -170,9 +223,5 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
             &[at.into(), b.retention_days.into()],
         )?
         .len() as i64;
-    Ok(Written {
-        removed,
-        stats_rows,
-        stats_deleted,
-    })
+    Ok((stats_rows, stats_deleted))
 }

@@ -38,47 +38,8 @@ pub(crate) fn try_run(
     http::check_url(&base)?;
     let wanted: Option<Vec<String>> = model_ids.map(|v| v.into_iter().flatten().collect());
     let live = store::live_models(wanted.as_deref());
-    let mut failed: Vec<(String, String)> = Vec::new();
-    if let Some(wanted) = &wanted {
-        let live_set: HashSet<&str> = live.iter().map(String::as_str).collect();
-        let mut unknown: Vec<&String> = wanted
-            .iter()
-            .filter(|id| !live_set.contains(id.as_str()))
-            .collect();
-        unknown.sort();
-        unknown.dedup();
-        for id in unknown {
-            failed.push((
-                id.clone(),
-                "not a live model (see SELECT id FROM openrouter_models)".into(),
-            ));
-        }
-    }
-
-    // One request per base id: `qwen/qwen3-coder` and `qwen/qwen3-coder:free` share it. The
-    // endpoints belong to the base model when it is live, else to its first live variant.
-    let mut by_base: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for id in &live {
-        by_base
-            .entry(map::base_id(id))
-            .or_default()
-            .push(id.as_str());
-    }
-    let mut requests: Vec<Request> = Vec::new();
-    for (base_id, ids) in &by_base {
-        let owner = if ids.contains(base_id) {
-            *base_id
-        } else {
-            ids[0]
-        };
-        match map::endpoints_url(&base, owner) {
-            Some(url) => requests.push(Request {
-                model_id: owner.to_string(),
-                url,
-            }),
-            None => failed.push((owner.to_string(), "the id has no author/slug form".into())),
-        }
-    }
+    let mut failed = not_live(wanted.as_deref(), &live);
+    let requests = plan_requests(&base, &live, &mut failed);
     let mut urls: Vec<String> = requests.iter().map(|r| r.url.clone()).collect();
     let providers_url = format!("{base}/providers");
     urls.push(providers_url.clone());
@@ -92,81 +53,17 @@ pub(crate) fn try_run(
     let mut outcomes = http::get_many(&cfg, &urls, settings::endpoints_concurrency(), &mut poll);
     let providers_outcome = outcomes.pop();
 
-    let mut warnings: Vec<String> = Vec::new();
-    let mut mapped: Vec<MappedEndpoint> = Vec::new();
-    let mut fetched_models: Vec<&str> = Vec::new();
-    let mut request_count: u32 = 0;
-    let mut bytes = 0usize;
-    for (req, outcome) in requests.iter().zip(outcomes) {
-        match outcome {
-            Ok((body, n)) => {
-                request_count += n;
-                bytes += body.len();
-                match map::map_endpoints(&body, &req.model_id, &mut warnings) {
-                    Ok(list) => {
-                        fetched_models.push(&req.model_id);
-                        mapped.extend(list);
-                    }
-                    Err(why) => failed.push((
-                        req.model_id.clone(),
-                        format!(
-                            "the response of GET {} is not an endpoints list: {why}",
-                            safe_url(&req.url)
-                        ),
-                    )),
-                }
-            }
-            Err(e) => {
-                request_count += match &e {
-                    SyncError::Http { attempts, .. } => *attempts,
-                    _ => 1,
-                };
-                failed.push((req.model_id.clone(), e.to_string()));
-            }
-        }
-    }
-    let mut providers_error: Option<String> = None;
-    let listed: Vec<MappedProvider> = match providers_outcome {
-        Some(Ok((body, n))) => {
-            request_count += n;
-            bytes += body.len();
-            map::map_providers(&body, &mut warnings).unwrap_or_else(|why| {
-                providers_error = Some(format!(
-                    "the response of GET {} is not a providers list: {why}",
-                    safe_url(&providers_url)
-                ));
-                Vec::new()
-            })
-        }
-        Some(Err(e)) => {
-            request_count += 1;
-            providers_error = Some(e.to_string());
-            Vec::new()
-        }
-        None => Vec::new(),
-    };
-    let unlisted = map::providers_from_endpoints(&listed, &mapped);
-
-    for (model, why) in failed.iter().take(20) {
-        warning!("openrouter: the endpoints of {model} were not synced: {why}");
-    }
-    if failed.len() > 20 {
-        warning!(
-            "openrouter: the endpoints of {} more models were not synced (see models_failed in the result)",
-            failed.len() - 20
-        );
-    }
-    if let Some(e) = &providers_error {
-        warning!("openrouter: the providers list was not synced: {e}");
-    }
-    for w in warnings.iter().take(20) {
-        warning!("openrouter: {w}");
-    }
+    let mut got = Received::default();
+    got.endpoints(&requests, outcomes, &mut failed);
+    let (listed, providers_error) = got.providers(providers_outcome, &providers_url);
+    let unlisted = map::providers_from_endpoints(&listed, &got.mapped);
+    warn_about(&failed, providers_error.as_deref(), &got.warnings);
 
     spi::lock();
     progress::poll("locked");
+    let fetched_models: Vec<&str> = got.fetched_models.iter().map(String::as_str).collect();
     let written = store::write(&store::Batch {
-        endpoints: &mapped,
+        endpoints: &got.mapped,
         listed_providers: &listed,
         unlisted_providers: &unlisted,
         fetched_models: &fetched_models,
@@ -175,7 +72,7 @@ pub(crate) fn try_run(
     let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
     progress::poll(&format!(
         "stored {} endpoints of {} models and {} providers ({} models failed) in {duration_ms} ms",
-        mapped.len(),
+        got.mapped.len(),
         fetched_models.len(),
         listed.len() + unlisted.len(),
         failed.len()
@@ -187,7 +84,7 @@ pub(crate) fn try_run(
     Ok(json!({
         "source": safe_url(&base),
         "models": fetched_models.len(),
-        "endpoints": mapped.len(),
+        "endpoints": got.mapped.len(),
         "providers": listed.len() + unlisted.len(),
         "providers_listed": listed.len(),
         "models_failed": models_failed,
@@ -195,9 +92,160 @@ pub(crate) fn try_run(
         "removed_endpoints": written.removed,
         "stats_rows": written.stats_rows,
         "stats_deleted": written.stats_deleted,
-        "requests": request_count,
-        "bytes": bytes,
-        "warnings": warnings.len(),
+        "requests": got.requests,
+        "bytes": got.bytes,
+        "warnings": got.warnings.len(),
         "duration_ms": duration_ms,
     }))
+}
+
+/// The asked-for models that are not live, each with why it is not synced.
+fn not_live(wanted: Option<&[String]>, live: &[String]) -> Vec<(String, String)> {
+    let Some(wanted) = wanted else {
+        return Vec::new();
+    };
+    let live_set: HashSet<&str> = live.iter().map(String::as_str).collect();
+    let mut unknown: Vec<&String> = wanted
+        .iter()
+        .filter(|id| !live_set.contains(id.as_str()))
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    unknown
+        .into_iter()
+        .map(|id| {
+            (
+                id.clone(),
+                "not a live model (see SELECT id FROM openrouter_models)".into(),
+            )
+        })
+        .collect()
+}
+
+/// One request per base id: `qwen/qwen3-coder` and `qwen/qwen3-coder:free` share it. The
+/// endpoints belong to the base model when it is live, else to its first live variant. A
+/// model whose id has no URL is added to `failed`.
+fn plan_requests(base: &str, live: &[String], failed: &mut Vec<(String, String)>) -> Vec<Request> {
+    let mut by_base: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for id in live {
+        by_base
+            .entry(map::base_id(id))
+            .or_default()
+            .push(id.as_str());
+    }
+    let mut requests: Vec<Request> = Vec::new();
+    for (base_id, ids) in &by_base {
+        let owner = if ids.contains(base_id) {
+            *base_id
+        } else {
+            ids[0]
+        };
+        match map::endpoints_url(base, owner) {
+            Some(url) => requests.push(Request {
+                model_id: owner.to_string(),
+                url,
+            }),
+            None => failed.push((owner.to_string(), "the id has no author/slug form".into())),
+        }
+    }
+    requests
+}
+
+/// What the requests brought: the mapped endpoints, and the counts of the run.
+#[derive(Default)]
+struct Received {
+    mapped: Vec<MappedEndpoint>,
+    /// Models whose endpoints were fetched and read: their stored endpoints not listed are gone.
+    fetched_models: Vec<String>,
+    warnings: Vec<String>,
+    requests: u32,
+    bytes: usize,
+}
+
+impl Received {
+    /// Maps each model's `/endpoints` answer; a model that failed is added to `failed`.
+    fn endpoints(
+        &mut self,
+        requests: &[Request],
+        outcomes: Vec<http::Outcome>,
+        failed: &mut Vec<(String, String)>,
+    ) {
+        for (req, outcome) in requests.iter().zip(outcomes) {
+            match outcome {
+                Ok((body, n)) => {
+                    self.requests += n;
+                    self.bytes += body.len();
+                    match map::map_endpoints(&body, &req.model_id, &mut self.warnings) {
+                        Ok(list) => {
+                            self.fetched_models.push(req.model_id.clone());
+                            self.mapped.extend(list);
+                        }
+                        Err(why) => failed.push((
+                            req.model_id.clone(),
+                            format!(
+                                "the response of GET {} is not an endpoints list: {why}",
+                                safe_url(&req.url)
+                            ),
+                        )),
+                    }
+                }
+                Err(e) => {
+                    self.requests += match &e {
+                        SyncError::Http { attempts, .. } => *attempts,
+                        _ => 1,
+                    };
+                    failed.push((req.model_id.clone(), e.to_string()));
+                }
+            }
+        }
+    }
+
+    /// Maps the `/providers` answer: the providers listed, or why there are none.
+    fn providers(
+        &mut self,
+        outcome: Option<http::Outcome>,
+        url: &str,
+    ) -> (Vec<MappedProvider>, Option<String>) {
+        match outcome {
+            Some(Ok((body, n))) => {
+                self.requests += n;
+                self.bytes += body.len();
+                match map::map_providers(&body, &mut self.warnings) {
+                    Ok(listed) => (listed, None),
+                    Err(why) => (
+                        Vec::new(),
+                        Some(format!(
+                            "the response of GET {} is not a providers list: {why}",
+                            safe_url(url)
+                        )),
+                    ),
+                }
+            }
+            Some(Err(e)) => {
+                self.requests += 1;
+                (Vec::new(), Some(e.to_string()))
+            }
+            None => (Vec::new(), None),
+        }
+    }
+}
+
+/// One WARNING per model not synced (the first 20), for the providers list, and for the
+/// first 20 odd values.
+fn warn_about(failed: &[(String, String)], providers_error: Option<&str>, warnings: &[String]) {
+    for (model, why) in failed.iter().take(20) {
+        warning!("openrouter: the endpoints of {model} were not synced: {why}");
+    }
+    if failed.len() > 20 {
+        warning!(
+            "openrouter: the endpoints of {} more models were not synced (see models_failed in the result)",
+            failed.len() - 20
+        );
+    }
+    if let Some(e) = providers_error {
+        warning!("openrouter: the providers list was not synced: {e}");
+    }
+    for w in warnings.iter().take(20) {
+        warning!("openrouter: {w}");
+    }
 }

@@ -4,7 +4,7 @@
 mod tests {
     use crate::tests::support::*;
     use crate::tests::testkit::sql::{count, one, run};
-    use crate::tests::testkit::{fixture, TestServer, NEW};
+    use crate::tests::testkit::{fixture, NEW};
     use pgrx::prelude::*;
     use serde_json::Value;
 
@@ -22,19 +22,10 @@ mod tests {
         n: usize,
         exclude_free: bool,
     ) -> Vec<String> {
-        let doc: Value = serde_json::from_str(&fixture(file)).unwrap();
-        let today = chrono::Utc::now().date_naive().to_string();
-        let mut rows: Vec<(u128, u128, String)> = doc["data"]
-            .as_array()
-            .unwrap()
+        let mut rows: Vec<(u128, u128, String)> = live_in(file)
             .iter()
             .filter(|m| m["context_length"].as_i64().unwrap_or(0) > min_context)
             .filter(|m| m["pricing"]["prompt"] != "-1" && m["pricing"]["completion"] != "-1")
-            .filter(|m| {
-                m["expiration_date"]
-                    .as_str()
-                    .is_none_or(|d| d >= today.as_str())
-            })
             .map(|m| {
                 (
                     scaled(m["pricing"]["prompt"].as_str().unwrap()),
@@ -59,8 +50,7 @@ mod tests {
 
     #[pg_test]
     fn cheapest_models_matches_the_file() {
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let _server = serve(NEW);
         sync();
         let expected = expected_cheapest(NEW, 100_000, 10, false);
         assert_eq!(expected.len(), 10);
@@ -98,21 +88,11 @@ mod tests {
 
     #[pg_test]
     fn typed_views() {
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let _server = serve(NEW);
         sync();
         let doc: Value = serde_json::from_str(&fixture(NEW)).unwrap();
-        let today = chrono::Utc::now().date_naive().to_string();
-        let live = doc["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| {
-                m["expiration_date"]
-                    .as_str()
-                    .is_none_or(|d| d >= today.as_str())
-            })
-            .count() as i64;
+        let live_models = live_in(NEW);
+        let live = live_models.len() as i64;
         assert_eq!(count("SELECT count(*) FROM openrouter_models"), live);
         assert_eq!(count("SELECT count(*) FROM openrouter_models_all"), 346);
         assert_eq!(
@@ -135,15 +115,8 @@ mod tests {
         );
         assert!(one::<bool>("SELECT is_variable_price AND prompt_price IS NULL FROM openrouter_models WHERE id = 'openrouter/auto'"));
         // Capability filters agree with the raw supported_parameters and modalities.
-        let tools_and_images = doc["data"]
-            .as_array()
-            .unwrap()
+        let tools_and_images = live_models
             .iter()
-            .filter(|m| {
-                m["expiration_date"]
-                    .as_str()
-                    .is_none_or(|d| d >= today.as_str())
-            })
             .filter(|m| {
                 m["supported_parameters"]
                     .as_array()

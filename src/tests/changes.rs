@@ -4,18 +4,16 @@
 mod tests {
     use crate::tests::support::*;
     use crate::tests::testkit::sql::{count, one};
-    use crate::tests::testkit::{fixture, TestServer, NEW, OLD};
+    use crate::tests::testkit::{fixture, NEW, OLD};
     use pgrx::prelude::*;
     use serde_json::Value;
 
     #[pg_test]
     fn older_then_newer_registry() {
-        let old = TestServer::registry(fixture(OLD), None);
-        point_at(&old.models_url());
+        let _old = serve(OLD);
         assert_eq!(sync()["models"], 321);
 
-        let new = TestServer::registry(fixture(NEW), None);
-        point_at(&new.models_url());
+        let _new = serve(NEW);
         let before = fingerprint();
         let refused = sync_error().expect("the guard refuses");
         assert!(
@@ -153,11 +151,9 @@ mod tests {
 
     #[pg_test]
     fn prices_in_force_at_a_time() {
-        let old = TestServer::registry(fixture(OLD), None);
-        point_at(&old.models_url());
+        let _old = serve(OLD);
         sync();
-        let new = TestServer::registry(fixture(NEW), None);
-        point_at(&new.models_url());
+        let _new = serve(NEW);
         sync_forced();
         let (first, second) = (
             one::<String>("SELECT min(valid_from)::text FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"),

@@ -11,8 +11,7 @@ mod tests {
     /// Every failure: a clear ERROR naming the URL, and the tables exactly as they were.
     #[pg_test]
     fn errors_leave_the_tables_unchanged() {
-        let good = TestServer::registry(fixture(OLD), None);
-        point_at(&good.models_url());
+        let _good = serve(OLD);
         sync();
         let before = fingerprint();
 

@@ -4,7 +4,7 @@
 mod tests {
     use crate::tests::support::*;
     use crate::tests::testkit::sql::{count, one, run};
-    use crate::tests::testkit::{fixture, TestServer, NEW};
+    use crate::tests::testkit::NEW;
     use pgrx::prelude::*;
 
     #[pg_test]
@@ -71,8 +71,7 @@ mod tests {
         .unwrap()
         .is_none());
 
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let _server = serve(NEW);
         sync();
         assert!(!one::<bool>("SELECT openrouter_is_stale()"));
         assert_eq!(

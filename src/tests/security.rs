@@ -4,14 +4,13 @@
 mod tests {
     use crate::tests::support::*;
     use crate::tests::testkit::sql::{count, one, run};
-    use crate::tests::testkit::{fixture, TestServer, OLD};
+    use crate::tests::testkit::OLD;
     use pgrx::prelude::*;
 
     #[pg_test]
     fn roles_settings_and_the_key() {
         seeded();
-        let server = TestServer::registry(fixture(OLD), None);
-        point_at(&server.models_url());
+        let server = serve(OLD);
         run("CREATE ROLE test_analyst");
         run("CREATE ROLE test_syncer IN ROLE openrouter_admin");
         run("SET openrouter.api_key = 'sk-or-v1-pgtest-secret'");

@@ -2,9 +2,16 @@
 //! syncing, and reading back what is stored.
 
 use crate::tests::testkit::sql::{count, one, run};
-use crate::tests::testkit::{fixture, OLD};
+use crate::tests::testkit::{fixture, TestServer, OLD};
 use pgrx::prelude::*;
 use serde_json::Value;
+
+/// A loopback server answering with a fixture file, and the extension pointed at it.
+pub(super) fn serve(file: &str) -> TestServer {
+    let server = TestServer::registry(fixture(file), None);
+    point_at(&server.models_url());
+    server
+}
 
 pub(super) fn point_at(url: &str) {
     run(&format!("SET openrouter.api_url = '{url}'"));
@@ -51,19 +58,37 @@ pub(super) fn ids_of(file: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
-pub(super) fn expired_in(file: &str) -> std::collections::BTreeSet<String> {
+/// The models of a fixture file as the API lists them, and whether each is past its
+/// expiration date today.
+pub(super) fn models_in(file: &str) -> Vec<(Value, bool)> {
     let doc: Value = serde_json::from_str(&fixture(file)).unwrap();
     let today = chrono::Utc::now().date_naive().to_string();
     doc["data"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|m| {
-            m["expiration_date"]
+        .map(|m| {
+            let expired = m["expiration_date"]
                 .as_str()
-                .is_some_and(|d| d < today.as_str())
+                .is_some_and(|d| d < today.as_str());
+            (m.clone(), expired)
         })
-        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The models of a fixture file that are not past their expiration date today.
+pub(super) fn live_in(file: &str) -> Vec<Value> {
+    models_in(file)
+        .into_iter()
+        .filter_map(|(m, expired)| (!expired).then_some(m))
+        .collect()
+}
+
+pub(super) fn expired_in(file: &str) -> std::collections::BTreeSet<String> {
+    models_in(file)
+        .into_iter()
+        .filter(|(_, expired)| *expired)
+        .map(|(m, _)| m["id"].as_str().unwrap().to_string())
         .collect()
 }
 

@@ -10,8 +10,7 @@ mod tests {
 
     #[pg_test]
     fn sync_stores_the_2026_registry() {
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let server = serve(NEW);
         let s = sync();
         assert_eq!(s["models"], 346);
         assert_eq!(s["labs"], 57);
@@ -78,8 +77,7 @@ mod tests {
 
     #[pg_test]
     fn paginated_and_single_page_store_the_same() {
-        let single = TestServer::registry(fixture(NEW), None);
-        point_at(&single.models_url());
+        let _single = serve(NEW);
         sync();
         let content = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content), E'\\n' ORDER BY ns, id)) FROM things";
         let one_page = one::<String>(content);
@@ -107,8 +105,7 @@ mod tests {
         // twice: the anti-joins stay whenever those tables have any page. (Into tables with
         // no pages at all they are left out: tests/integration, first sync of a new
         // database. Not here: TRUNCATE in a test deadlocks with the tests running beside it.)
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let _server = serve(NEW);
         sync();
         let periods = "SELECT count(*) FROM openrouter_price_history";
         assert_eq!(count(periods), 346);
@@ -134,8 +131,7 @@ mod tests {
     /// unlisted one is marked removed, and every listed model is tracked afterwards.
     #[pg_test]
     fn models_stored_without_state_are_taken_over() {
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let _server = serve(NEW);
         sync();
         let ids = one::<String>(
             "SELECT string_agg(quote_literal(model_id), ',' ORDER BY model_id)
@@ -176,8 +172,7 @@ mod tests {
     /// it back, logged as added.
     #[pg_test]
     fn a_deleted_model_row_is_written_again() {
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let _server = serve(NEW);
         sync();
         let id = "anthropic/claude-sonnet-4.5";
         let models = "SELECT count(*) FROM things WHERE ns = 'models'";
@@ -215,8 +210,7 @@ mod tests {
 
     #[pg_test]
     fn resync_is_idempotent() {
-        let server = TestServer::registry(fixture(NEW), None);
-        point_at(&server.models_url());
+        let _server = serve(NEW);
         sync();
         let data = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content, created_at), E'\\n' ORDER BY ns, id)) FROM things";
         let before = one::<String>(data);
