@@ -25,7 +25,12 @@ pub const NUMERIC_MAX_EXPONENT: i64 = i32::MAX as i64 / 2;
 /// Whether numeric_in accepts a number in JSON syntax whose digits are `int_len` digits
 /// before the point, then `frac_len` after it, times ten to `exp`, where the first non-zero
 /// of those digits is at index `first_nonzero` (None for zero).
-pub fn numeric_accepts(int_len: usize, frac_len: usize, exp: i64, first_nonzero: Option<usize>) -> bool {
+pub fn numeric_accepts(
+    int_len: usize,
+    frac_len: usize,
+    exp: i64,
+    first_nonzero: Option<usize>,
+) -> bool {
     if exp >= NUMERIC_MAX_EXPONENT || exp <= -NUMERIC_MAX_EXPONENT {
         return false;
     }
@@ -135,7 +140,8 @@ mod tests {
     #[test]
     fn garbage_is_rejected() {
         for bad in [
-            "", "abc", "1.2.3", "NaN", "Infinity", "$0.01", "1e", "-", ".", "0x10", "1e131072", "1e-16384",
+            "", "abc", "1.2.3", "NaN", "Infinity", "$0.01", "1e", "-", ".", "0x10", "1e131072",
+            "1e-16384",
         ] {
             assert_eq!(canonical_decimal(bad), None, "{bad:?}");
         }
