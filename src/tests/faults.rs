@@ -409,8 +409,10 @@ mod tests {
             assert_eq!(e["endpoints"], 3, "round {round}: {e}");
         }
         assert!(one::<bool>(
-            "SELECT content = '' AND data->'pricing'->'prompt' = 'null' AND data->'top_provider' IS NULL
-                    AND data->'architecture' IS NULL AND data->'pricing'->>'completion' IS NOT NULL
+            "SELECT content = '' AND data->'pricing'->'prompt' = 'null'
+                    AND coalesce(data->'top_provider', 'null') = 'null'
+                    AND coalesce(data->'architecture', 'null') = 'null'
+                    AND data->'pricing'->>'completion' IS NOT NULL
                FROM things WHERE ns = 'models' AND id = 'openai/gpt-oss-120b'"
         ));
         assert!(one::<bool>(

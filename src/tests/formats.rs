@@ -251,8 +251,14 @@ mod tests {
                 ]));
             }
         }
-        fn count(&mut self) -> u64 {
-            self.pick(&[0u64, 1, 2, 3, 31, 32, 33, 63, 64, 65])
+        /// Entries of a container: around the stride at the top, a few below (else the
+        /// documents grow as 65^depth).
+        fn count(&mut self, depth: u32) -> u64 {
+            if depth == 0 || self.below(8) == 0 {
+                self.pick(&[0u64, 1, 2, 31, 32, 33, 63, 64, 65])
+            } else {
+                self.pick(&[0u64, 1, 2, 3])
+            }
         }
         fn value(&mut self, depth: u32, out: &mut String) {
             self.ws(out);
@@ -267,7 +273,7 @@ mod tests {
                 3..=5 => self.string(out),
                 6 => {
                     out.push('[');
-                    let n = self.count();
+                    let n = self.count(depth);
                     for i in 0..n {
                         if i > 0 {
                             out.push(',');
@@ -279,7 +285,7 @@ mod tests {
                 }
                 _ => {
                     out.push('{');
-                    let n = self.count();
+                    let n = self.count(depth);
                     for i in 0..n {
                         if i > 0 {
                             out.push(',');
@@ -390,6 +396,8 @@ mod tests {
                 (Ok(_), Ok(_)) => failures.push(format!("bytes differ: {short}")),
                 (Ok(_), Err(e)) => failures.push(format!("encoded, jsonb_in raises {e}: {short}")),
                 (Err(e), Err(_)) if e.jsonb_in_refuses() => both_refuse += 1,
+                // Stopped at its depth limit before reaching what jsonb_in refuses: declined.
+                (Err(e), Err(_)) if e.0.starts_with("nesting deeper") => declined += 1,
                 (Err(e), Err(theirs)) => failures.push(format!(
                     "declined ({e}) where jsonb_in raises ({theirs}), not refused: {short}"
                 )),
