@@ -199,6 +199,7 @@ URLHANG="http://127.0.0.1:$HANGPORT/api/v1/models"
 # open afterwards, cancels it, and 1 s later looks at the backend's threads and sockets.
 cancel_leaves_nothing() {
   local name=$1 how=$2 sql=$3 pid="" t0 tasks socks
+  rm -f "$WORK/cl.out" "$WORK/cl.err"
   local pre="SET openrouter.timeout_ms = 60000;"
   [[ $how == timeout ]] && pre+=" SET statement_timeout = 500;"
   printf '%s\n' "SELECT 'pid=' || pg_backend_pid();" "SET openrouter.api_url = '$URLHANG';" \
@@ -208,8 +209,9 @@ cancel_leaves_nothing() {
       >"$WORK/cl.out" 2>"$WORK/cl.err" &
   local victim=$!
   for _ in $(seq 100); do
-    pid=$(sed -n 's/^pid=//p' "$WORK/cl.out"); [[ -n $pid ]] && break; sleep 0.05
+    pid=$(sed -n 's/^pid=//p' "$WORK/cl.out" 2>/dev/null || true); [[ -n $pid ]] && break; sleep 0.05
   done
+  if [[ -z $pid ]]; then fail "$name: the session started" "no pid"; wait "$victim" || true; return; fi
   if [[ $how == cancel ]]; then
     sleep 0.7; q "SELECT pg_cancel_backend($pid)" >/dev/null
   fi
@@ -426,7 +428,8 @@ printf '%s\n' "SELECT 'pid=' || pg_backend_pid();" "SELECT pg_sleep(2);" \
     >"$WORK/oom.out" 2>"$WORK/oom.err" &
 victim=$!
 pid=""
-for _ in $(seq 100); do pid=$(sed -n 's/^pid=//p' "$WORK/oom.out"); [[ -n $pid ]] && break; sleep 0.05; done
+for _ in $(seq 100); do pid=$(sed -n 's/^pid=//p' "$WORK/oom.out" 2>/dev/null || true); [[ -n $pid ]] && break; sleep 0.05; done
+[[ -n $pid ]] || die "the out-of-memory session did not start: $(cat "$WORK/oom.err")"
 vm_kb=$(awk '/^VmSize:/ {print $2}' "/proc/$pid/status")
 cap=$(( (vm_kb + 40 * 1024) * 1024 ))   # 40 MB more: the 22 MB body, not 3 times more
 runuser -u postgres -- prlimit --pid "$pid" --as="$cap:$cap"
