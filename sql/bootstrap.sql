@@ -1,6 +1,22 @@
 -- openrouter_registry: storage. The first two tables are the seed schema of the worker this
 -- extension replaces, unchanged, so that existing SQL keeps working.
 
+-- The API's text is UTF-8 and is stored as it is, without conversion: in a database of any
+-- other encoding it would read back garbled (LATIN1) or not at all (EUC_JP). Refuse at once;
+-- every sync checks again (a database cannot change its encoding, but a dump can be restored
+-- elsewhere).
+DO $$
+BEGIN
+    IF pg_catalog.current_setting('server_encoding') <> 'UTF8' THEN
+        RAISE EXCEPTION 'openrouter_registry needs a UTF8 database; this one''s encoding is %',
+                pg_catalog.current_setting('server_encoding')
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The registry''s text (names, descriptions, every document) is UTF-8 and is stored without conversion.',
+                  HINT = 'Create a database with ENCODING ''UTF8'' (CREATE DATABASE ... ENCODING ''UTF8'' TEMPLATE template0) and install the extension there.';
+    END IF;
+END
+$$;
+
 CREATE TABLE things (
     ns         text NOT NULL,
     id         text NOT NULL,

@@ -39,7 +39,18 @@ extension_sql_file!(
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]
 fn openrouter_sync_from_text(payload: &str, force: default!(bool, false)) -> pgrx::JsonB {
-    sync::run(Source::Payload(payload.to_string()), force)
+    // A copy as large as the payload: fallible, so that a lack of memory is an ERROR, not an
+    // abort of the server process.
+    let mut copy = String::new();
+    if copy.try_reserve_exact(payload.len()).is_err() {
+        crate::error::SyncError::OutOfMemory {
+            what: "copying the payload given to openrouter_sync_from_text".into(),
+            bytes: payload.len(),
+        }
+        .raise();
+    }
+    copy.push_str(payload);
+    sync::run(Source::Payload(copy), force)
 }
 
 extension_sql!(

@@ -10,9 +10,42 @@ pub enum Price {
     Variable,
 }
 
+/// numeric's limits (PostgreSQL's numeric.c; the same in every major since 9.x): a value is
+/// refused with "value overflows numeric format" when its display scale (digits after the
+/// point as written, less the exponent) exceeds 16383 (14 bits), when its first non-zero
+/// digit lies 131072 or more places before the point (a base-10000 weight above 32767, an
+/// int16), or when its exponent reaches INT_MAX / 2 in magnitude (set_var_from_str). jsonb
+/// numbers are numeric, so jsonb_in refuses the same.
+pub const NUMERIC_MAX_DSCALE: i64 = 16383;
+/// Digits before the decimal point numeric can hold (`(i16::MAX + 1) * 4`).
+pub const NUMERIC_MAX_INT_DIGITS: i64 = 131_072;
+/// |exponent| numeric_in refuses from (`INT_MAX / 2`).
+pub const NUMERIC_MAX_EXPONENT: i64 = i32::MAX as i64 / 2;
+
+/// Whether numeric_in accepts a number in JSON syntax whose digits are `int_len` digits
+/// before the point, then `frac_len` after it, times ten to `exp`, where the first non-zero
+/// of those digits is at index `first_nonzero` (None for zero).
+pub fn numeric_accepts(
+    int_len: usize,
+    frac_len: usize,
+    exp: i64,
+    first_nonzero: Option<usize>,
+) -> bool {
+    if exp >= NUMERIC_MAX_EXPONENT || exp <= -NUMERIC_MAX_EXPONENT {
+        return false;
+    }
+    if (frac_len as i64).saturating_sub(exp).max(0) > NUMERIC_MAX_DSCALE {
+        return false;
+    }
+    // The power of ten of the first non-zero digit; the smallest one possible is bounded by
+    // the scale checked above.
+    first_nonzero.is_none_or(|p| (int_len as i64 - 1 - p as i64 + exp) < NUMERIC_MAX_INT_DIGITS)
+}
+
 /// Parses a JSON number or decimal string into a canonical plain decimal.
 /// Accepts an optional sign, digits, an optional fraction and an optional exponent.
-/// Returns `None` for anything else (empty, "abc", "1.2.3", "NaN", ...).
+/// Returns `None` for anything else (empty, "abc", "1.2.3", "NaN", ...), and for a number
+/// numeric cannot hold (see `numeric_accepts`): stored, it would fail every later sync.
 pub fn canonical_decimal(text: &str) -> Option<String> {
     let t = text.trim();
     let (negative, rest) = match t.as_bytes().first()? {
@@ -23,9 +56,6 @@ pub fn canonical_decimal(text: &str) -> Option<String> {
     let (mantissa, exponent) = match rest.find(['e', 'E']) {
         Some(i) => {
             let e: i64 = rest[i + 1..].parse().ok()?;
-            if e.abs() > 400 {
-                return None; // absurd: no price needs it, and it would build a huge string
-            }
             (&rest[..i], e)
         }
         None => (rest, 0),
@@ -44,6 +74,11 @@ pub fn canonical_decimal(text: &str) -> Option<String> {
     }
     // All digits, and where the decimal point sits after them.
     let digits: String = format!("{int_part}{frac_part}");
+    // Out of numeric's range (which also bounds the text built below): no number at all.
+    let first = digits.bytes().position(|b| b != b'0');
+    if !numeric_accepts(int_part.len(), frac_part.len(), exponent, first) {
+        return None;
+    }
     let point = int_part.len() as i64 + exponent;
     let digits = digits.trim_start_matches('0');
     // Leading zeros removed: the point moves relative to the remaining digits.
@@ -105,10 +140,34 @@ mod tests {
     #[test]
     fn garbage_is_rejected() {
         for bad in [
-            "", "abc", "1.2.3", "NaN", "Infinity", "$0.01", "1e", "-", ".", "0x10", "1e999",
+            "", "abc", "1.2.3", "NaN", "Infinity", "$0.01", "1e", "-", ".", "0x10", "1e131072",
+            "1e-16384",
         ] {
             assert_eq!(canonical_decimal(bad), None, "{bad:?}");
         }
+    }
+
+    /// numeric's limits, as PostgreSQL 15 answers `'<text>'::numeric` (checked on a cluster:
+    /// 1e131071 and 0.<16382 zeros>1 are accepted, one more digit either way overflows).
+    #[test]
+    fn numeric_range_is_postgres_range() {
+        let ok = |t: &str| canonical_decimal(t).is_some();
+        assert!(ok("1e-16383") && !ok("1e-16384"));
+        assert!(ok(&format!("0.{}1", "0".repeat(16382))));
+        assert!(!ok(&format!("0.{}1", "0".repeat(16383))));
+        // Trailing zeros after the point count as written (numeric keeps them as its scale).
+        assert!(!ok(&format!("0.1{}", "0".repeat(20_000))));
+        let digits = |n: usize| format!("1{}", "0".repeat(n - 1));
+        assert!(ok(&digits(131_072)) && !ok(&digits(131_073)));
+        // A 20,000-digit fraction (what the issue saw fail every sync) is no price.
+        assert!(parse_price(&format!("0.{}", "3".repeat(20_000))).is_none());
+        assert!(numeric_accepts(1, 0, NUMERIC_MAX_EXPONENT - 1, None));
+        assert!(!numeric_accepts(1, 0, NUMERIC_MAX_EXPONENT, None));
+        assert!(!numeric_accepts(1, 0, -16384, None));
+        assert!(numeric_accepts(1, 0, -16383, Some(0)));
+        assert!(numeric_accepts(1, 0, 131_071, Some(0)));
+        assert!(!numeric_accepts(1, 0, 131_072, Some(0)));
+        assert!(numeric_accepts(2, 0, 131_071, Some(1))); // 01e131071, i.e. 1e131071
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub enum SyncError {
         percent: f64,
         limit: f64,
     },
+    #[error("this database's encoding is {encoding}, not UTF8: the registry's text (names, descriptions, every document) is UTF-8 and would be stored garbled or unreadable")]
+    Encoding { encoding: String },
+    #[error("out of memory: {what} needs {bytes} bytes more than this backend can allocate")]
+    OutOfMemory { what: String, bytes: usize },
     #[error("{0}")]
     Argument(String),
     #[error("{0}")]
@@ -101,6 +105,8 @@ impl SyncError {
             SyncError::Redirect { .. } => "08000",
             SyncError::TooLarge { .. } => "54000", // program_limit_exceeded
             SyncError::Utf8 { .. } => "22021",     // character_not_in_repertoire
+            SyncError::Encoding { .. } => "0A000", // feature_not_supported
+            SyncError::OutOfMemory { .. } => "53200", // out_of_memory
             SyncError::Body { .. } | SyncError::Model { .. } => "22000", // data_exception
             SyncError::Pagination { .. } => "22000",
             SyncError::Empty { .. } | SyncError::TooManyRemoved { .. } | SyncError::Insecure(_) => {
@@ -123,6 +129,8 @@ impl SyncError {
             SyncError::Utf8 { .. } | SyncError::Body { .. } | SyncError::Model { .. } | SyncError::Pagination { .. } => "The API answered something other than the model list; nothing was changed. Check openrouter.api_url.".into(),
             SyncError::Empty { .. } => "An empty model list is always refused; nothing was changed.".into(),
             SyncError::TooManyRemoved { .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
+            SyncError::Encoding { .. } => "Create a database with ENCODING 'UTF8' (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0) and install the extension there; nothing was changed.".into(),
+            SyncError::OutOfMemory { .. } => "The server refused this backend the memory (a ulimit, vm.overcommit_memory = 2, or too little RAM for the registry: a sync needs about 4 times the size of the response); nothing was changed. Free memory, or lower openrouter.max_response_bytes to refuse such responses earlier.".into(),
             SyncError::Argument(_) => String::new(),
             SyncError::Insecure(_) => "Add openrouter_registry to shared_preload_libraries and restart, or put the key in a file and set openrouter.api_key_file instead.".into(),
         }
@@ -139,6 +147,8 @@ impl SyncError {
             "54000" => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             "22021" => PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
             "22000" => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            "0A000" => PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "53200" => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
             _ => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         };
         let hint = self.hint();

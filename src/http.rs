@@ -7,9 +7,194 @@
 use crate::error::{safe_url, SyncError};
 use std::collections::HashSet;
 use std::io::Read;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// What a caller shares with its helper threads: the stop flag (checked between reads and
+/// during waits), and the addresses their connections go to (recorded as they are
+/// resolved), so that a cancel can shut those sockets down: a thread blocked connecting or
+/// waiting for headers then returns at once, instead of when `openrouter.timeout_ms` ends.
+#[derive(Default)]
+pub struct Stop {
+    flag: AtomicBool,
+    peers: Mutex<Vec<SocketAddr>>,
+}
+
+impl Stop {
+    pub fn new() -> Arc<Stop> {
+        Arc::new(Stop::default())
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    pub fn set(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+    }
+
+    fn peers(&self) -> Vec<SocketAddr> {
+        self.peers.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+/// ureq's resolver, recording what it resolves in `Stop` (and refusing once it is set).
+struct Recording(Arc<Stop>);
+
+impl ureq::Resolver for Recording {
+    fn resolve(&self, netloc: &str) -> std::io::Result<Vec<SocketAddr>> {
+        if self.0.is_set() {
+            return Err(std::io::Error::other("stopped"));
+        }
+        let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(netloc)?.collect();
+        if let Ok(mut peers) = self.0.peers.lock() {
+            for a in &addrs {
+                if !peers.contains(a) {
+                    peers.push(*a);
+                }
+            }
+        }
+        Ok(addrs)
+    }
+}
+
+/// Runs `f` (which starts threads) with every signal blocked, so that the threads it starts
+/// are born with them blocked: PostgreSQL's signal handlers must run on the backend's own
+/// thread (they set its flags and latch), never on a helper thread. The caller's mask is
+/// restored afterwards; a signal that arrived meanwhile is delivered then.
+pub fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t values initialised by sigfillset/pthread_sigmask before use; only this
+    // thread's mask changes, and it is restored before returning.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        let out = f();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        out
+    }
+}
+
+/// Starts a helper thread (signals blocked, see `with_signals_blocked`).
+fn spawn_helper(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    with_signals_blocked(|| {
+        std::thread::Builder::new()
+            .name("openrouter-fetch".into())
+            .spawn(f)
+            .map(drop)
+    })
+}
+
+/// The socket inodes this process has open (/proc/self/fd), by fd.
+fn open_sockets() -> Vec<(i32, u64)> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let fd: i32 = e.file_name().to_str()?.parse().ok()?;
+        let link = std::fs::read_link(e.path()).ok()?;
+        let inode = link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?;
+        Some((fd, inode.parse().ok()?))
+    })
+    .collect()
+}
+
+/// The address a socket is connected to (None if not connected, or not TCP/IP).
+fn peer_of(fd: i32) -> Option<SocketAddr> {
+    // SAFETY: getpeername writes at most `len` bytes into the storage it is given.
+    unsafe {
+        let mut storage: libc::sockaddr_storage = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        if libc::getpeername(fd, &mut storage as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
+            return None;
+        }
+        match storage.ss_family as i32 {
+            libc::AF_INET => {
+                let a = &*(&storage as *const _ as *const libc::sockaddr_in);
+                Some(SocketAddr::from((
+                    u32::from_be(a.sin_addr.s_addr).to_be_bytes(),
+                    u16::from_be(a.sin_port),
+                )))
+            }
+            libc::AF_INET6 => {
+                let a = &*(&storage as *const _ as *const libc::sockaddr_in6);
+                Some(SocketAddr::from((
+                    a.sin6_addr.s6_addr,
+                    u16::from_be(a.sin6_port),
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The helper threads of one fetch, from the calling thread's side. Dropped (the fetch is
+/// over, or the caller unwinds on a cancel), it sets the stop flag; when threads are still
+/// running, it shuts down the sockets they opened (those opened since it was made that are
+/// connected to an address their resolver returned: shutdown() wakes a blocked connect or
+/// read, and the fd stays theirs to close) and waits up to a second for them to end.
+struct Helpers {
+    stop: Arc<Stop>,
+    sockets_before: HashSet<u64>,
+    /// Disconnected once every helper thread has ended (each holds a sender).
+    alive: mpsc::Receiver<()>,
+    alive_tx: Option<mpsc::Sender<()>>,
+}
+
+impl Helpers {
+    fn new() -> Helpers {
+        let (alive_tx, alive) = mpsc::channel();
+        Helpers {
+            stop: Stop::new(),
+            sockets_before: open_sockets().into_iter().map(|(_, inode)| inode).collect(),
+            alive,
+            alive_tx: Some(alive_tx),
+        }
+    }
+
+    /// Starts a helper thread running `f(stop)`.
+    fn spawn(&self, f: impl FnOnce(&Arc<Stop>) + Send + 'static) -> std::io::Result<()> {
+        let stop = self.stop.clone();
+        let alive = self.alive_tx.clone();
+        spawn_helper(move || {
+            let _alive = alive;
+            f(&stop);
+        })
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        self.stop.set();
+        self.alive_tx = None;
+        if let Ok(()) | Err(mpsc::TryRecvError::Disconnected) = self.alive.try_recv() {
+            return;
+        }
+        let peers = self.stop.peers();
+        for (fd, inode) in open_sockets() {
+            if !self.sockets_before.contains(&inode)
+                && peer_of(fd).is_some_and(|p| peers.contains(&p))
+            {
+                // SAFETY: shutdown() of a socket of this process; it stays open (its owner,
+                // a helper thread, closes it), so the fd cannot be reused meanwhile.
+                unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while let Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) = self
+            .alive
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
@@ -207,12 +392,12 @@ impl Attempts for Polling<'_, '_> {
 
 struct Blocking<'a> {
     cfg: &'a FetchConfig,
-    stop: &'a AtomicBool,
+    stop: &'a Arc<Stop>,
 }
 
 impl Attempts for Blocking<'_> {
     fn attempt(&mut self, url: &str) -> Result<Attempt, SyncError> {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.stop.is_set() {
             return Err(SyncError::Transport {
                 url: safe_url(url),
                 reason: "cancelled".into(),
@@ -222,7 +407,7 @@ impl Attempts for Blocking<'_> {
     }
     fn wait(&mut self, ms: u64, _status: u16, _attempts: u32) -> Result<(), SyncError> {
         let until = Instant::now() + Duration::from_millis(ms);
-        while Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
+        while Instant::now() < until && !self.stop.is_set() {
             std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
         }
         Ok(())
@@ -294,24 +479,15 @@ fn get(
     get_with(cfg, url, &mut Polling { cfg, poll })
 }
 
-/// Sets the flag when dropped: tells the helper thread to stop, also when `poll` unwinds.
-struct StopOnDrop(Arc<AtomicBool>);
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
 fn attempt(cfg: &FetchConfig, url: &str, poll: &mut dyn FnMut(&str)) -> Result<Attempt, SyncError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let _guard = StopOnDrop(stop.clone());
+    // Dropped on every way out, unwinding on a cancel included: stops the thread.
+    let helpers = Helpers::new();
     let (tx, rx) = mpsc::channel();
     let cfg2 = cfg.clone();
     let url2 = url.to_string();
-    std::thread::Builder::new()
-        .name("openrouter-fetch".into())
-        .spawn(move || {
-            let _ = tx.send(blocking_attempt(&cfg2, &url2, &stop));
+    helpers
+        .spawn(move |stop| {
+            let _ = tx.send(blocking_attempt(&cfg2, &url2, stop));
         })
         .map_err(|e| SyncError::Transport {
             url: safe_url(url),
@@ -333,9 +509,10 @@ fn attempt(cfg: &FetchConfig, url: &str, poll: &mut dyn FnMut(&str)) -> Result<A
     }
 }
 
-fn blocking_attempt(cfg: &FetchConfig, url: &str, stop: &AtomicBool) -> Result<Attempt, SyncError> {
+fn blocking_attempt(cfg: &FetchConfig, url: &str, stop: &Arc<Stop>) -> Result<Attempt, SyncError> {
     let timeout = Duration::from_millis(cfg.timeout_ms.max(1));
     let agent = ureq::AgentBuilder::new()
+        .resolver(Recording(stop.clone()))
         .timeout_connect(timeout.min(Duration::from_secs(10)))
         .timeout(timeout)
         .redirects(0)
@@ -409,6 +586,12 @@ fn blocking_attempt(cfg: &FetchConfig, url: &str, stop: &AtomicBool) -> Result<A
                 reason: "cancelled".into(),
             })
         }
+        Err(ReadError::OutOfMemory(bytes)) => {
+            return Err(SyncError::OutOfMemory {
+                what: format!("the response of GET {surl}"),
+                bytes,
+            })
+        }
         Err(ReadError::Io(e)) => {
             return Err(if is_timeout(&e) {
                 SyncError::Timeout {
@@ -435,24 +618,35 @@ fn blocking_attempt(cfg: &FetchConfig, url: &str, stop: &AtomicBool) -> Result<A
 enum ReadError {
     TooLarge,
     Stopped,
+    /// Bytes the buffer needed.
+    OutOfMemory(usize),
     Io(std::io::Error),
 }
 
 fn read_capped(
     r: impl Read,
     cap: usize,
-    stop: &AtomicBool,
+    stop: &Stop,
     announced: Option<usize>,
 ) -> Result<Vec<u8>, ReadError> {
     // The announced length sizes the buffer once: no doubling (and no 2x peak) on large bodies.
     // read_to_end reads into it directly: no bounce buffer to zero and copy from (those were
     // two thirds of the fetch thread's time at 1x).
-    let mut out = Vec::with_capacity(announced.filter(|n| *n <= cap).unwrap_or(64 << 10));
+    // Fallible, like read_to_end's own growth (which reports ErrorKind::OutOfMemory): a
+    // failed allocation in Rust aborts the whole server otherwise.
+    let first = announced.filter(|n| *n <= cap).unwrap_or(64 << 10);
+    let mut out = Vec::new();
+    if out.try_reserve_exact(first).is_err() {
+        return Err(ReadError::OutOfMemory(first));
+    }
     let mut limited = Stoppable { inner: r, stop }.take(cap as u64 + 1);
     match limited.read_to_end(&mut out) {
         Ok(_) if out.len() > cap => Err(ReadError::TooLarge),
         Ok(_) => Ok(out),
-        Err(_) if stop.load(Ordering::Relaxed) => Err(ReadError::Stopped),
+        Err(_) if stop.is_set() => Err(ReadError::Stopped),
+        Err(e) if e.kind() == std::io::ErrorKind::OutOfMemory => Err(ReadError::OutOfMemory(
+            out.len().max(first).saturating_mul(2),
+        )),
         Err(e) => Err(ReadError::Io(e)),
     }
 }
@@ -460,12 +654,12 @@ fn read_capped(
 /// A reader that fails once `stop` is set (checked before every read).
 struct Stoppable<'a, R> {
     inner: R,
-    stop: &'a AtomicBool,
+    stop: &'a Stop,
 }
 
 impl<R: Read> Read for Stoppable<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.stop.load(Ordering::Relaxed) {
+        if self.stop.is_set() {
             return Err(std::io::Error::other("stopped"));
         }
         self.inner.read(buf)
@@ -567,10 +761,24 @@ mod tests {
         }
     }
 
+    /// A Content-Length no memory can hold (raised openrouter.max_response_bytes) is an
+    /// error (53200 for the sync), where Vec::with_capacity aborted the server (issue 18).
+    #[test]
+    fn a_length_no_memory_holds_is_an_error_not_an_abort() {
+        let body = b"{}".to_vec();
+        let got = read_capped(
+            Trickle(&body, 2),
+            usize::MAX / 4,
+            &Stop::default(),
+            Some(1 << 60),
+        );
+        assert!(matches!(got, Err(ReadError::OutOfMemory(n)) if n == 1 << 60));
+    }
+
     #[test]
     fn bodies_are_read_whole_up_to_the_cap() {
         let body = crate::tests::testkit::fixture(crate::tests::testkit::NEW).into_bytes();
-        let go = AtomicBool::new(false);
+        let go = Stop::default();
         let len = body.len();
         // Announced exactly, announced too short, not announced; read in odd steps.
         for (announced, step) in [(Some(len), 65_537), (Some(1000), 4093), (None, 1 << 20)] {
@@ -583,7 +791,8 @@ mod tests {
             assert!(matches!(got, Err(ReadError::TooLarge)), "{announced:?}");
         }
         // A stop request ends the read.
-        let stop = AtomicBool::new(true);
+        let stop = Stop::default();
+        stop.set();
         let got = read_capped(Trickle(&body, 8192), len, &stop, Some(len));
         assert!(matches!(got, Err(ReadError::Stopped)));
     }
@@ -616,12 +825,13 @@ mod tests {
 
 /// One GET for a worker thread: the same timeouts, size cap, retries with backoff,
 /// Retry-After and same-host redirect rules as the registry fetch, blocking, with no
-/// callback into the caller. `stop` ends it early (between chunks and during waits).
+/// callback into the caller. `stop` ends it early (between chunks and during waits; the
+/// thread that made it can also shut its sockets down, see `Helpers`).
 /// Returns the body and the number of requests made.
 pub fn get_blocking(
     cfg: &FetchConfig,
     url: &str,
-    stop: &AtomicBool,
+    stop: &Arc<Stop>,
 ) -> Result<(String, u32), SyncError> {
     check_url(url)?;
     get_with(cfg, url, &mut Blocking { cfg, stop })
@@ -645,32 +855,24 @@ pub fn get_many(
     if total == 0 {
         return Vec::new();
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let _guard = StopOnDrop(stop.clone());
+    // Dropped on every way out, unwinding on a cancel included: stops the workers.
+    let helpers = Helpers::new();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let shared_urls: Arc<Vec<String>> = Arc::new(urls.to_vec());
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
     let workers = concurrency.clamp(1, total);
     let mut started = 0;
     for _ in 0..workers {
-        let (cfg, stop, next, urls, tx) = (
-            cfg.clone(),
-            stop.clone(),
-            next.clone(),
-            shared_urls.clone(),
-            tx.clone(),
-        );
-        let spawned = std::thread::Builder::new()
-            .name("openrouter-fetch".into())
-            .spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= urls.len() || stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                if tx.send((i, get_blocking(&cfg, &urls[i], &stop))).is_err() {
-                    break;
-                }
-            });
+        let (cfg, next, urls, tx) = (cfg.clone(), next.clone(), shared_urls.clone(), tx.clone());
+        let spawned = helpers.spawn(move |stop| loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= urls.len() || stop.is_set() {
+                break;
+            }
+            if tx.send((i, get_blocking(&cfg, &urls[i], stop))).is_err() {
+                break;
+            }
+        });
         if spawned.is_ok() {
             started += 1;
         }
@@ -759,7 +961,7 @@ mod get_many_tests {
         let mut cfg = FetchConfig::new(&server.url("/x"));
         cfg.max_retries = 1;
         let started = Instant::now();
-        let out = get_blocking(&cfg, &server.url("/x"), &AtomicBool::new(false)).unwrap();
+        let out = get_blocking(&cfg, &server.url("/x"), &Stop::new()).unwrap();
         assert_eq!(out, ("ok".to_string(), 2));
         assert!(started.elapsed() >= Duration::from_millis(950));
     }
@@ -779,5 +981,78 @@ mod get_many_tests {
         }));
         assert!(result.is_err());
         assert!(started.elapsed() < Duration::from_millis(1000));
+    }
+
+    /// The sockets of this process connected to 127.0.0.1:`port`.
+    fn sockets_to(port: u16) -> usize {
+        open_sockets()
+            .into_iter()
+            .filter(|&(fd, _)| peer_of(fd) == Some(SocketAddr::from(([127, 0, 0, 1], port))))
+            .count()
+    }
+
+    /// A cancel while the helper threads wait for headers (issue 18): before, they stayed
+    /// blocked, each holding its socket, until openrouter.timeout_ms (here 60 s) ended. Now
+    /// the sockets are shut down and the threads gone by the time the caller has unwound.
+    #[test]
+    fn a_cancel_closes_every_socket_and_ends_every_thread() {
+        let server = TestServer::start(|_, _| Reply::Hang);
+        let urls: Vec<String> = (0..6).map(|i| server.url(&format!("/hang{i}"))).collect();
+        let mut cfg = FetchConfig::new(&urls[0]);
+        cfg.timeout_ms = 60_000;
+        for one in [true, false] {
+            let started = Instant::now();
+            let mut saw_sockets = 0;
+            let mut poll = |_: &str| {
+                saw_sockets = saw_sockets.max(sockets_to(server.port));
+                if started.elapsed() > Duration::from_millis(300) {
+                    panic!("cancel");
+                }
+            };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if one {
+                    get(&cfg, &urls[0], &mut poll).map(drop)
+                } else {
+                    get_many(&cfg, &urls, 4, &mut poll);
+                    Ok(())
+                }
+            }));
+            assert!(result.is_err());
+            assert_eq!(saw_sockets, if one { 1 } else { 4 }, "one: {one}");
+            assert_eq!(sockets_to(server.port), 0, "one: {one}");
+            assert!(
+                started.elapsed() < Duration::from_millis(1300),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    /// Helper threads are born with every signal blocked; the caller's mask is unchanged.
+    #[test]
+    fn helper_threads_block_signals() {
+        fn mask() -> libc::sigset_t {
+            unsafe {
+                let mut m: libc::sigset_t = std::mem::zeroed();
+                libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut m);
+                m
+            }
+        }
+        let before = mask();
+        let (tx, rx) = mpsc::channel();
+        spawn_helper(move || {
+            let m = mask();
+            let _ = tx.send(unsafe {
+                [libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGALRM]
+                    .iter()
+                    .all(|&s| libc::sigismember(&m, s) == 1)
+            });
+        })
+        .unwrap();
+        assert!(rx.recv().unwrap());
+        let after = mask();
+        assert!(unsafe {
+            libc::sigismember(&before, libc::SIGINT) == libc::sigismember(&after, libc::SIGINT)
+        });
     }
 }

@@ -99,10 +99,34 @@ fn data_of(body: &str) -> Result<&RawValue, String> {
     doc.data.ok_or_else(|| "no \"data\" member".to_string())
 }
 
+/// A string member; None when missing, empty, or holding `\u0000` (no text column can).
 fn string(obj: &Object, key: &str) -> Option<String> {
     obj.get(key)
         .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && !s.contains('\0'))
+}
+
+/// `obj` with the members jsonb cannot hold (see `pg::jsonb::unstorable`) set to
+/// null and those whose name holds `\u0000` left out, each with a warning: stored, they
+/// would make this sync and every later one fail.
+fn storable<'a>(obj: &Object<'a>, what: &str, warnings: &mut Vec<String>) -> Object<'a> {
+    const NULL: &str = "null";
+    let null: &'a RawValue = serde_json::from_str(NULL).expect("null is JSON");
+    let mut out = Object::new();
+    for (key, value) in obj {
+        if key.contains('\0') {
+            warnings.push(format!(
+                "{what}: ignored field {:?}: its name holds \\u0000",
+                crate::text::excerpt(key, 40)
+            ));
+        } else if let Some(why) = crate::pg::jsonb::unstorable(value.get()) {
+            warnings.push(format!("{what}: ignored \"{key}\": {why}; stored as null"));
+            out.insert(key.clone(), null);
+        } else {
+            out.insert(key.clone(), value);
+        }
+    }
+    out
 }
 
 /// A JSON number as exact decimal text (a numeric string is accepted too); None otherwise.
@@ -187,6 +211,7 @@ pub fn map_endpoints(
             ));
             continue;
         };
+        let obj = storable(&obj, &format!("{model_id}: endpoint #{}", n + 1), warnings);
         let Some(tag) = string(&obj, "tag") else {
             warnings.push(format!(
                 "{model_id}: endpoint #{} has no \"tag\"; skipped",
@@ -254,6 +279,7 @@ pub fn map_providers(
             warnings.push(format!("provider #{} is not an object; skipped", n + 1));
             continue;
         };
+        let obj = storable(&obj, &format!("provider #{}", n + 1), warnings);
         let Some(slug) = string(&obj, "slug") else {
             warnings.push(format!("provider #{} has no \"slug\"; skipped", n + 1));
             continue;

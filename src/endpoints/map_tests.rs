@@ -156,3 +156,65 @@ fn providers_map_and_fill_in() {
     map_providers(r#"{"data":[{"name":"x"}]}"#, &mut w).unwrap();
     assert!(w.last().unwrap().contains("has no \"slug\""));
 }
+
+/// A value jsonb or text cannot hold (`\u0000`, a lone surrogate, a number out of numeric's
+/// range) becomes null with a warning, the rest of the endpoint kept; an endpoint whose tag
+/// holds `\u0000` is skipped (issue 18). A real endpoint of the fixture with poison in it.
+#[test]
+fn poison_values_become_null_field_by_field() {
+    let body = endpoints_body("openai/gpt-oss-120b").unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let eps = doc["data"]["endpoints"].as_array_mut().unwrap();
+    let deepinfra = eps
+        .iter_mut()
+        .find(|e| e["tag"] == "deepinfra/bf16")
+        .unwrap();
+    deepinfra["name"] = serde_json::json!("Deep\u{0}Infra");
+    deepinfra["max_prompt_tokens"] = serde_json::json!("@@1e-16384@@");
+    deepinfra["quantization"] = serde_json::json!("@@\"\\udc00\"@@");
+    deepinfra["uptime_last_5m"] = serde_json::json!("@@1e131072@@");
+    deepinfra["pricing"]["prompt"] = serde_json::json!(format!("0.{}", "3".repeat(20_000)));
+    let mut nul_tag = deepinfra.clone();
+    nul_tag["tag"] = serde_json::json!("x\u{0}y");
+    eps.push(nul_tag);
+    let body = doc
+        .to_string()
+        .replace("\"@@", "")
+        .replace("@@\"", "")
+        .replace("\\\"\\\\udc00\\\"", "\"\\udc00\"");
+    let mut w = Vec::new();
+    let eps = map_endpoints(&body, "openai/gpt-oss-120b", &mut w).unwrap();
+    assert_eq!(eps.len(), 3, "{w:?}");
+    let e = eps
+        .iter()
+        .find(|e| e.id.ends_with("@deepinfra/bf16"))
+        .unwrap();
+    assert!(crate::pg::jsonb::encode(&e.data).is_ok(), "{}", e.data);
+    let data: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+    assert!(data["name"].is_null() && data["max_prompt_tokens"].is_null());
+    assert!(data["quantization"].is_null() && data["uptime_last_5m"].is_null());
+    assert!(data["pricing"]["prompt"].is_null());
+    assert_eq!(data["pricing"]["completion"], serde_json::json!(0.00000045));
+    assert_eq!(e.stats.uptime_5m, None);
+    assert_eq!(e.stats.uptime_30m.as_deref(), Some("99.52"));
+    let w = w.join("\n");
+    for expected in [
+        "endpoint #1: ignored \"name\": \\u0000 cannot be stored in jsonb; stored as null",
+        "endpoint #1: ignored \"max_prompt_tokens\": a number out of numeric's range",
+        "endpoint #1: ignored \"quantization\": invalid JSON for jsonb (a lone surrogate?)",
+        "endpoint #1: ignored \"uptime_last_5m\": a number out of numeric's range",
+        "price prompt",
+        "endpoint #4 has no \"tag\"; skipped",
+    ] {
+        assert!(w.contains(expected), "{expected:?} not in\n{w}");
+    }
+    let mut w = Vec::new();
+    let providers = map_providers(
+        r#"{"data":[{"slug":"a","name":"A\u0000","x":1e-16384},{"slug":"b\u0000"}]}"#,
+        &mut w,
+    )
+    .unwrap();
+    assert_eq!(providers.len(), 1, "{w:?}");
+    assert_eq!(providers[0].name, None);
+    assert!(crate::pg::jsonb::encode(&providers[0].data).is_ok());
+}

@@ -31,6 +31,9 @@ struct Request {
 pub(crate) fn try_run(
     model_ids: Option<Vec<Option<String>>>,
 ) -> Result<serde_json::Value, SyncError> {
+    if let Some(encoding) = crate::pg::spi::non_utf8_encoding() {
+        return Err(SyncError::Encoding { encoding });
+    }
     let started = Instant::now();
     let mut cfg = settings::fetch_config();
     cfg.api_key = settings::api_key()?;

@@ -325,7 +325,7 @@ fn field<T: DeserializeOwned>(
     id: &str,
     warnings: &mut Vec<String>,
 ) -> Option<T> {
-    let raw = obj.get(key)?;
+    let raw = kept(obj, key, id, warnings)?;
     match serde_json::from_str::<Option<T>>(raw.get()) {
         Ok(v) => v,
         Err(_) => {
@@ -341,6 +341,20 @@ fn field<T: DeserializeOwned>(
 /// A raw field kept verbatim (objects, arrays, whatever the API sends).
 fn raw<'a>(obj: &Object<'a>, key: &str) -> Option<&'a RawValue> {
     obj.get(key).copied().filter(|r| r.get().trim() != "null")
+}
+
+/// A raw field kept verbatim, unless jsonb cannot hold it (`\u0000`, a lone surrogate, a
+/// number out of numeric's range, nesting deeper than 100): stored, such a value would make
+/// this sync and every later one fail, so it becomes null, with a warning.
+fn kept<'a>(obj: &Object<'a>, key: &str, id: &str, w: &mut Vec<String>) -> Option<&'a RawValue> {
+    let value = raw(obj, key)?;
+    match crate::pg::jsonb::unstorable(value.get()) {
+        None => Some(value),
+        Some(why) => {
+            w.push(format!("{id}: ignored \"{}\": {why}", excerpt(key, 60)));
+            None
+        }
+    }
 }
 
 /// JSON number text from a canonical decimal (always valid JSON: digits, '.', '-').
@@ -596,6 +610,13 @@ fn map_one(
             })
         }
     };
+    if id.contains('\0') {
+        w.push(format!(
+            "skipped model {:?}: its id holds \\u0000, which no text column can store",
+            excerpt(&id, 80)
+        ));
+        return Ok(None);
+    }
     let Some((lab, _)) = id
         .split_once('/')
         .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
@@ -633,6 +654,13 @@ fn map_one(
         Some(Err(_)) => w.push(format!("{id}: ignored \"pricing\": not an object")),
         Some(Ok(map)) => {
             for (key, value) in map {
+                if key.contains('\0') {
+                    w.push(format!(
+                        "{id}: ignored price {:?}: its key holds \\u0000",
+                        excerpt(&key, 40)
+                    ));
+                    continue;
+                }
                 let text = value.get().trim();
                 let as_text = if text.starts_with('"') {
                     serde_json::from_str::<String>(text).ok()
@@ -643,7 +671,14 @@ fn map_one(
                 };
                 // A structured value (e.g. long-context overrides) passes through as is.
                 if as_text.is_none() && text.starts_with(['{', '[']) {
-                    pricing.insert(key, Some(value.to_owned()));
+                    let stored = match crate::pg::jsonb::unstorable(text) {
+                        None => Some(value.to_owned()),
+                        Some(why) => {
+                            w.push(format!("{id}: ignored price \"{key}\": {why}"));
+                            None
+                        }
+                    };
+                    pricing.insert(key, stored);
                     continue;
                 }
                 let price = match as_text.as_deref().map(parse_price) {
@@ -680,8 +715,8 @@ fn map_one(
         w.push(format!("{id}: no usable prompt price"));
     }
 
-    let arch: Option<Object> =
-        raw(&obj, "architecture").and_then(|r| serde_json::from_str(r.get()).ok());
+    let architecture = kept(&obj, "architecture", &id, w);
+    let arch: Option<Object> = architecture.and_then(|r| serde_json::from_str(r.get()).ok());
     let list = |key: &str, w: &mut Vec<String>| -> Vec<String> {
         arch.as_ref()
             .and_then(|a| field::<Vec<String>>(a, key, &id, w))
@@ -713,11 +748,22 @@ fn map_one(
     let slug = base_id.split_once('/').map_or(base_id, |(_, s)| s);
     let params = parameters(slug).or_else(|| name.as_deref().and_then(parameters));
 
-    let extra: BTreeMap<String, &RawValue> = obj
+    let mut extra: BTreeMap<String, &RawValue> = BTreeMap::new();
+    for (k, v) in obj
         .iter()
         .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.0.as_ref()))
-        .map(|(k, v)| (k.0.to_string(), *v))
-        .collect();
+    {
+        if k.0.contains('\0') {
+            w.push(format!(
+                "{id}: ignored field {:?}: its name holds \\u0000",
+                excerpt(&k.0, 40)
+            ));
+        } else if let Some(v) = kept(&obj, &k.0, &id, w) {
+            extra.insert(k.0.to_string(), v);
+        } else if v.get().trim() == "null" {
+            extra.insert(k.0.to_string(), v);
+        }
+    }
 
     let pricing_json = serde_json::to_string(&pricing).expect("pricing serializes");
     // Kept for the whole sync: allocated at its length (the serializer's buffer is about
@@ -736,7 +782,7 @@ fn map_one(
         output_modalities,
         features: features(&supported_parameters),
         supported_parameters: supported_parameters.clone(),
-        architecture: raw(&obj, "architecture"),
+        architecture,
         parameters: params.as_ref().map(|p| p.0.clone()),
         parameters_billions: params.as_ref().map(|p| number(&p.1)),
         active_parameters_billions: params.as_ref().and_then(|p| p.2.as_deref().map(number)),
@@ -744,13 +790,13 @@ fn map_one(
         created,
         canonical_slug: field(&obj, "canonical_slug", &id, w),
         hugging_face_id: field(&obj, "hugging_face_id", &id, w),
-        top_provider: raw(&obj, "top_provider"),
-        per_request_limits: raw(&obj, "per_request_limits"),
-        default_parameters: raw(&obj, "default_parameters"),
+        top_provider: kept(&obj, "top_provider", &id, w),
+        per_request_limits: kept(&obj, "per_request_limits", &id, w),
+        default_parameters: kept(&obj, "default_parameters", &id, w),
         knowledge_cutoff: field(&obj, "knowledge_cutoff", &id, w),
         expiration_date,
-        reasoning: raw(&obj, "reasoning"),
-        benchmarks: raw(&obj, "benchmarks"),
+        reasoning: kept(&obj, "reasoning", &id, w),
+        benchmarks: kept(&obj, "benchmarks", &id, w),
         variant,
         base_id,
         deprecated: expired,

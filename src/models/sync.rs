@@ -6,7 +6,7 @@ use super::map::ModelError;
 use super::{assemble, diff, map_part, parse_page, store, Known, MappedModel, Part, Registry};
 use crate::error::{safe_url, SyncError};
 use crate::http::{self, Fetched};
-use crate::pg::memory::{give_back_free_memory, BodyPages};
+use crate::pg::memory::{give_back_free_memory, has_headroom, BodyPages};
 use crate::pg::progress::poll;
 use crate::pg::spi;
 use crate::settings;
@@ -85,6 +85,9 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
 type Spans = Vec<(usize, usize, usize)>;
 
 fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> {
+    if let Some(encoding) = spi::non_utf8_encoding() {
+        return Err(SyncError::Encoding { encoding });
+    }
     let started = Instant::now();
     crate::pg::progress::start_clock();
     let (fetched, spans, prelude) = fetch(source, started)?;
@@ -197,6 +200,15 @@ fn fetch(source: Source, started: Instant) -> Result<(Fetched, Spans, Prelude), 
     let mut spans: Spans = Vec::new();
     let mut page_no = 0;
     let mut on_page = |url: &str, body: &str| -> Result<Option<String>, SyncError> {
+        // Parsing, mapping and writing a page take about three times its size again (a
+        // 100x first load peaks at 3.8x the payload): refuse now, rather than abort later.
+        let needed = body.len().saturating_mul(3);
+        if !has_headroom(needed) {
+            return Err(SyncError::OutOfMemory {
+                what: format!("syncing the {} bytes of {}", body.len(), safe_url(url)),
+                bytes: needed,
+            });
+        }
         let page = parse_page(body).map_err(|e| SyncError::from_shape(&safe_url(url), e, body))?;
         let base = body.as_ptr() as usize;
         for m in &page.models {
@@ -289,15 +301,18 @@ fn map_all(
         let (tx, results) = std::sync::mpsc::channel();
         let spawn_worker = || {
             let (tx, parts, next, map_encoded) = (tx.clone(), &parts, &next, &map_encoded);
-            scope.spawn(move || loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(raw) = parts.get(k) else { break };
-                let part = map_encoded(k, raw);
-                let failed = part.is_err();
-                // The receiver is gone when this sync failed: stop.
-                if tx.send((k, part)).is_err() || failed {
-                    break;
-                }
+            // Born with signals blocked: PostgreSQL's handlers belong on the backend's thread.
+            http::with_signals_blocked(|| {
+                scope.spawn(move || loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(raw) = parts.get(k) else { break };
+                    let part = map_encoded(k, raw);
+                    let failed = part.is_err();
+                    // The receiver is gone when this sync failed: stop.
+                    if tx.send((k, part)).is_err() || failed {
+                        break;
+                    }
+                })
             });
         };
         // A first load is streamed: this thread's writes need a core of their own.
@@ -340,7 +355,8 @@ fn map_all(
             }
             mapped.push(part);
             let (body, start, len) = spans[(mapped.len() * part_size).min(spans.len()) - 1];
-            body_pages.done_upto(bodies, body, start + len);
+            // SAFETY: no model before this part's end is read again (see done_upto).
+            unsafe { body_pages.done_upto(bodies, body, start + len) };
         }
         (Ok(mapped), streamed.repeated)
     });

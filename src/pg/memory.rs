@@ -8,6 +8,15 @@ pub(crate) fn give_back_free_memory() {
     unsafe { libc::malloc_trim(0) };
 }
 
+/// Whether this backend can still allocate `bytes` more (a block of that size is reserved
+/// and freed at once, untouched: no page is used). Rust aborts the process when an
+/// allocation fails, and PostgreSQL then restarts every session: a sync asks first, before
+/// the phases whose many allocations grow with the input, and refuses with an ERROR.
+pub(crate) fn has_headroom(bytes: usize) -> bool {
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(bytes).is_ok()
+}
+
 /// Gives the pages of large response bodies back to the OS as soon as every model on them
 /// is mapped: at 100x the body (47 MB) was half of the backend's private memory when its
 /// memory peaked, at the end of the mapping. Parts are received in API order, and models
@@ -35,7 +44,13 @@ impl BodyPages {
 
     /// Every model of `bodies` up to `end` in body `body` (and in every body before it) is
     /// mapped: give their whole pages back.
-    pub(crate) fn done_upto(&mut self, bodies: &[String], body: usize, end: usize) {
+    ///
+    /// # Safety
+    /// The pages given back read as zeros afterwards, under whatever `&str` still points into
+    /// them: the caller promises that no slice of `bodies` before `end` (of body `body`, or
+    /// of any earlier body) is read again. The sync keeps that promise: the models there are
+    /// mapped (their rows own their data), and the workers read only later parts.
+    pub(crate) unsafe fn done_upto(&mut self, bodies: &[String], body: usize, end: usize) {
         if !self.page.is_power_of_two() {
             return;
         }
@@ -67,6 +82,12 @@ impl BodyPages {
 mod tests {
     use super::BodyPages;
 
+    #[test]
+    fn headroom_is_asked_not_taken() {
+        assert!(super::has_headroom(64 << 20));
+        assert!(!super::has_headroom(1 << 60));
+    }
+
     /// Whole pages before the end of what is mapped read as zeros afterwards (given back);
     /// the page holding that end, everything after it, and small bodies are untouched.
     #[test]
@@ -91,17 +112,18 @@ mod tests {
         let aligned_down = |end: usize| ((base + end) & !(page - 1)) - base;
 
         let end = 3_000_001;
-        pages.done_upto(&bodies, 1, end);
+        // SAFETY: only this test's own reads follow, and they expect the zeros.
+        unsafe { pages.done_upto(&bodies, 1, end) };
         let (from, to) = (aligned_up(0), aligned_down(end));
         assert!(to - from > 700 * 4096 / page * page, "{from}..{to}");
         assert!(kept(0, from) && zeroed(from, to) && kept(to, bodies[1].len()));
         // The small body before it is left alone.
         assert!(bodies[0].bytes().all(|c| c == b'x'));
         // An earlier end gives nothing back; a later one only the pages after the last.
-        pages.done_upto(&bodies, 1, 1000);
+        unsafe { pages.done_upto(&bodies, 1, 1000) };
         assert!(kept(to, bodies[1].len()));
         let end2 = 5_000_000;
-        pages.done_upto(&bodies, 1, end2);
+        unsafe { pages.done_upto(&bodies, 1, end2) };
         let to2 = aligned_down(end2);
         assert!(zeroed(from, to2) && kept(to2, bodies[1].len()));
     }

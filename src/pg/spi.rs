@@ -20,6 +20,20 @@ pub fn lock() {
     .expect("advisory lock");
 }
 
+/// The database's encoding when it is not UTF8 (its name, e.g. "LATIN1"), else None. The
+/// extension writes the API's UTF-8 bytes into text and jsonb datums as they are (no
+/// conversion), which is right only in a UTF8 database: elsewhere every sync refuses.
+pub fn non_utf8_encoding() -> Option<String> {
+    // SAFETY: plain reads of the backend's database encoding, set at connection start.
+    unsafe {
+        if pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(pg_sys::GetDatabaseEncodingName());
+        Some(name.to_string_lossy().into_owned())
+    }
+}
+
 /// Whether a table has no pages at all (never written, or truncated): then it has no rows.
 /// One file size from the relation cache, no query.
 pub fn has_no_pages(table: &str) -> bool {
@@ -101,9 +115,23 @@ pub(crate) fn update_generic(
 
 /// Runs one batch with its array parameters allocated in `cx`, freed right after: megabytes
 /// of parameters must not pile up in the SPI context until the end of the sync.
+/// The caller's memory context is current again afterwards, also when `f` raises an ERROR
+/// (the unwinding drops the guard before PostgreSQL's error handling runs).
 pub(crate) fn in_batch<T>(cx: &mut PgMemoryContexts, f: impl FnOnce() -> T) -> T {
-    // SAFETY: nothing allocated in `cx` outlives the closure: results are plain Rust values.
-    let out = unsafe { cx.switch_to(|_| f()) };
+    struct Restore(pg_sys::MemoryContext);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: the context that was current before the switch, alive for longer than
+            // this call.
+            unsafe { pg_sys::MemoryContextSwitchTo(self.0) };
+        }
+    }
+    // SAFETY: `cx` is a live context of this backend.
+    let restore = Restore(unsafe { pg_sys::MemoryContextSwitchTo(cx.value()) });
+    let out = f();
+    drop(restore);
+    // SAFETY: nothing allocated in `cx` outlives the closure: results are plain Rust values,
+    // and the context is no longer current.
     unsafe { cx.reset() };
     out
 }

@@ -357,4 +357,90 @@ mod tests {
             0
         );
     }
+
+    /// One poison value upstream (issue 18: `\u0000`, a 20,000-digit price, a number out of
+    /// numeric's range, a lone surrogate) used to roll back the sync, and every later one
+    /// until the API changed. Now it is null with a WARNING, field by field; a model whose id
+    /// holds `\u0000` is skipped; and the same for the endpoints sync.
+    #[pg_test]
+    fn poison_values_are_null_and_every_sync_goes_on() {
+        let mut doc: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        let models = doc["data"].as_array_mut().unwrap();
+        let target = models
+            .iter_mut()
+            .find(|m| m["id"] == "openai/gpt-oss-120b")
+            .unwrap();
+        target["description"] = Value::String("caf\u{0}e".into());
+        target["pricing"]["prompt"] = Value::String(format!("0.{}", "3".repeat(20_000)));
+        target["top_provider"]["max_completion_tokens"] = Value::String("@@1".into());
+        target["architecture"]["tokenizer"] = Value::String("@@2".into());
+        let mut nul_id = target.clone();
+        nul_id["id"] = Value::String("acme/x\u{0}y".into());
+        models.push(nul_id);
+        let models_body = doc
+            .to_string()
+            .replace(r#""@@1""#, "1e-16384")
+            .replace(r#""@@2""#, r#""\ud800""#);
+        let endpoints = crate::tests::testkit::endpoints_body("openai/gpt-oss-120b")
+            .unwrap()
+            .replacen(r#""DeepInfra""#, r#""Deep\u0000Infra""#, 1)
+            .replacen(r#""bf16""#, "1e131072", 1);
+        assert!(endpoints.contains("1e131072") && endpoints.contains(r"Deep\u0000Infra"));
+        let server = TestServer::start(move |path, _| {
+            if path.starts_with("/api/v1/models/openai/gpt-oss-120b/endpoints") {
+                Reply::json(200, endpoints.clone())
+            } else if path == "/api/v1/providers" {
+                Reply::json(
+                    200,
+                    r#"{"data":[{"slug":"deepinfra","name":"DeepInfra","x":"\u0000"}]}"#,
+                )
+            } else {
+                Reply::json(200, models_body.clone())
+            }
+        });
+        point_at(&server.models_url());
+        for round in 0..2 {
+            let s = sync();
+            assert_eq!(s["models"], 346, "round {round}: {s}");
+            let e = one::<pgrx::JsonB>(
+                "SELECT openrouter_sync_endpoints(ARRAY['openai/gpt-oss-120b'])",
+            )
+            .0;
+            assert_eq!(e["endpoints"], 3, "round {round}: {e}");
+        }
+        assert!(one::<bool>(
+            "SELECT content = '' AND data->'pricing'->'prompt' = 'null'
+                    AND coalesce(data->'top_provider', 'null') = 'null'
+                    AND coalesce(data->'architecture', 'null') = 'null'
+                    AND data->'pricing'->>'completion' IS NOT NULL
+               FROM things WHERE ns = 'models' AND id = 'openai/gpt-oss-120b'"
+        ));
+        assert!(one::<bool>(
+            "SELECT prompt_price IS NULL AND completion_price > 0 AND context_length = 131072
+               FROM openrouter_models WHERE id = 'openai/gpt-oss-120b'"
+        ));
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE id LIKE 'acme/x%'"),
+            0
+        );
+        assert!(one::<bool>(
+            "SELECT data->'provider_name' = 'null' AND data->'quantization' = 'null'
+               FROM things WHERE ns = 'endpoints' AND id = 'openai/gpt-oss-120b@deepinfra/bf16'"
+        ));
+        assert!(one::<bool>(
+            "SELECT data->'x' = 'null' FROM things WHERE ns = 'providers' AND id = 'deepinfra'"
+        ));
+        let warnings = one::<String>(
+            "SELECT array_to_string(warnings, ' | ') FROM openrouter_sync_runs ORDER BY id LIMIT 1",
+        );
+        for needle in [
+            r#"openai/gpt-oss-120b: ignored "description": \u0000 cannot be stored in jsonb"#,
+            r#"openai/gpt-oss-120b: ignored price "prompt""#,
+            r#"openai/gpt-oss-120b: ignored "top_provider": a number out of numeric's range"#,
+            r#"openai/gpt-oss-120b: ignored "architecture""#,
+            r#"skipped model "acme/x y": its id holds \u0000"#,
+        ] {
+            assert!(warnings.contains(needle), "{needle} in {warnings}");
+        }
+    }
 }
