@@ -98,6 +98,7 @@ mod tests {
 
     #[pg_test]
     fn typed_views() {
+        let others = other_sources_write();
         let server = TestServer::registry(fixture(NEW), None);
         point_at(&server.models_url());
         sync();
@@ -206,6 +207,7 @@ mod tests {
         );
         run("RESET search_path");
         assert_eq!(one::<String>("SELECT name || ' ' || founded || ' ' || website FROM openrouter_labs WHERE id = 'mistralai'"), "Mistral 2023 https://mistral.ai");
+        assert_other_sources_untouched(&others, "typed_views");
     }
 
     /// Hand-made payload: a plain price, a discount, and a long-context override.
