@@ -111,6 +111,8 @@ if dump_and_restore seeded seeded_restored; then pass "pg_dump | pg_restore --ex
 else fail "pg_dump | pg_restore --exit-on-error (adopted tables)" "$(grep -m3 -E 'error|ERROR' "$WORK/restore.err")"; fi
 same "the restore keeps every row" "$before" "$(q seeded_restored "$ALL_ROWS")"
 check "the restored tables are still not members" seeded_restored "SELECT ($MEMBERS) = 0"
+check "the restored index on things goes with the extension again" seeded_restored \
+  "SELECT EXISTS (SELECT 1 FROM pg_depend WHERE objid = 'things_endpoints_by_model_idx'::regclass AND deptype = 'x')"
 check "the restored database syncs on" seeded_restored \
   "SELECT s->>'models' = '346' AND s->>'inserted' = '0' AND s->>'added' = '0' AND s->>'removed' = '0' FROM ($(sync_file "$F26")) AS q(s)"
 same "... and touches no other source's row" "$(q seeded "$OTHERS")" "$(q seeded_restored "$OTHERS")"
@@ -150,6 +152,8 @@ check "the restored database syncs on" fresh_restored \
   "SELECT s->>'models' = '346' AND s->>'inserted' = '0' AND s->>'added' = '0' AND s->>'removed' = '0' FROM ($(sync_file "$F26")) AS q(s)"
 check "the restored things keeps its storage settings" fresh_restored \
   "SELECT reloptions = '{fillfactor=50}' FROM pg_class WHERE oid = 'things'::regclass"
+check "the restored index on things goes with the extension again" fresh_restored \
+  "SELECT EXISTS (SELECT 1 FROM pg_depend WHERE objid = 'things_endpoints_by_model_idx'::regclass AND deptype = 'x')"
 shared=$(q fresh "$SHARED_ROWS")
 out=$(q fresh "DROP TABLE things" 2>&1) || true
 if grep -q 'extension openrouter_registry depends on table things' <<<"$out"; then pass "DROP TABLE things says the extension needs it"
