@@ -134,12 +134,27 @@ $$;
 
 -- The extension needs both tables: recorded as a dependency, which PostgreSQL has no
 -- statement for. pg_dump then restores the tables before CREATE EXTENSION (which finds them
--- and uses them), and DROP TABLE things says that the extension needs it.
-INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
-SELECT 'pg_catalog.pg_extension'::regclass, e.oid, 0, 'pg_catalog.pg_class'::regclass, t.oid, 0, 'n'
-  FROM pg_catalog.pg_extension e,
-       (VALUES ('@extschema@.things'::regclass), ('@extschema@.relationships'::regclass)) AS t(oid)
- WHERE e.extname = 'openrouter_registry';
+-- and uses them), and DROP TABLE things says that the extension needs it. pg_upgrade does
+-- not carry such a record over (pg_dump cannot write it): the function records it again.
+CREATE FUNCTION openrouter_depend_on_shared_tables() RETURNS integer
+LANGUAGE sql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+    WITH recorded AS (
+        INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+        SELECT 'pg_catalog.pg_extension'::regclass, e.oid, 0, 'pg_catalog.pg_class'::regclass, t.oid, 0, 'n'
+          FROM pg_catalog.pg_extension e,
+               (VALUES ('@extschema@.things'::regclass), ('@extschema@.relationships'::regclass)) AS t(oid)
+         WHERE e.extname = 'openrouter_registry'
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND d.objid = e.oid
+                              AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t.oid)
+        RETURNING 1)
+    SELECT count(*)::integer FROM recorded
+$$;
+REVOKE EXECUTE ON FUNCTION openrouter_depend_on_shared_tables() FROM PUBLIC;
+COMMENT ON FUNCTION openrouter_depend_on_shared_tables() IS 'Records that the extension needs things and relationships (so that pg_dump restores them first and DROP TABLE refuses); returns how many of the two records were missing. CREATE EXTENSION and ALTER EXTENSION UPDATE run it; after pg_upgrade, which does not carry the records over, run it as a superuser in each database.';
+SELECT openrouter_depend_on_shared_tables();
 
 COMMENT ON TABLE things IS 'Objects of every source of the application, by namespace (ns). openrouter_registry writes models (ns = ''models'', type ''Model'') and labs (ns = ''labs'', type ''Lab'') with openrouter_sync(), and never touches another namespace; it deletes nothing.';
 COMMENT ON COLUMN things.ns IS 'Namespace: which source and kind of object (openrouter_registry: ''models'', ''labs'').';

@@ -9,11 +9,26 @@
 -- that pg_restore creates them before CREATE EXTENSION. Their storage settings stay.
 ALTER EXTENSION openrouter_registry DROP TABLE things;
 ALTER EXTENSION openrouter_registry DROP TABLE relationships;
-INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
-SELECT 'pg_catalog.pg_extension'::regclass, e.oid, 0, 'pg_catalog.pg_class'::regclass, t.oid, 0, 'n'
-  FROM pg_catalog.pg_extension e,
-       (VALUES ('@extschema@.things'::regclass), ('@extschema@.relationships'::regclass)) AS t(oid)
- WHERE e.extname = 'openrouter_registry';
+CREATE FUNCTION openrouter_depend_on_shared_tables() RETURNS integer
+LANGUAGE sql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+    WITH recorded AS (
+        INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+        SELECT 'pg_catalog.pg_extension'::regclass, e.oid, 0, 'pg_catalog.pg_class'::regclass, t.oid, 0, 'n'
+          FROM pg_catalog.pg_extension e,
+               (VALUES ('@extschema@.things'::regclass), ('@extschema@.relationships'::regclass)) AS t(oid)
+         WHERE e.extname = 'openrouter_registry'
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND d.objid = e.oid
+                              AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t.oid)
+        RETURNING 1)
+    SELECT count(*)::integer FROM recorded
+$$;
+REVOKE EXECUTE ON FUNCTION openrouter_depend_on_shared_tables() FROM PUBLIC;
+COMMENT ON FUNCTION openrouter_depend_on_shared_tables() IS 'Records that the extension needs things and relationships (so that pg_dump restores them first and DROP TABLE refuses); returns how many of the two records were missing. CREATE EXTENSION and ALTER EXTENSION UPDATE run it; after pg_upgrade, which does not carry the records over, run it as a superuser in each database.';
+SELECT openrouter_depend_on_shared_tables();
+
 -- The extension's index on things goes with the extension, not with the table.
 ALTER INDEX things_endpoints_by_model_idx DEPENDS ON EXTENSION openrouter_registry;
 COMMENT ON INDEX things_endpoints_by_model_idx IS 'openrouter_registry: endpoints by model; dropped with the extension.';

@@ -155,6 +155,9 @@ check "the restored things keeps its storage settings" fresh_restored \
 check "the restored index on things goes with the extension again" fresh_restored \
   "SELECT EXISTS (SELECT 1 FROM pg_depend WHERE objid = 'things_endpoints_by_model_idx'::regclass AND deptype = 'x')"
 shared=$(q fresh "$SHARED_ROWS")
+check "the dependency lost (as pg_upgrade loses it), openrouter_depend_on_shared_tables() records it again" fresh \
+  "DELETE FROM pg_depend WHERE classid = 'pg_extension'::regclass AND refobjid IN ('things'::regclass, 'relationships'::regclass);
+   SELECT openrouter_depend_on_shared_tables() = 2 AND openrouter_depend_on_shared_tables() = 0"
 out=$(q fresh "DROP TABLE things" 2>&1) || true
 if grep -q 'extension openrouter_registry depends on table things' <<<"$out"; then pass "DROP TABLE things says the extension needs it"
 else fail "DROP TABLE things says the extension needs it" "$(oneline "$out")"; fi
