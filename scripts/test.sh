@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: the pure Rust unit and property tests and the Postgres tests (cargo pgrx test,
 # a cluster run as the postgres OS user, with pg_cron preloaded), the SQL regression tests
-# (pg_regress), the integration tests (concurrency, cancel, backups, roles) and a real pg_cron
-# job, each against throwaway clusters on 127.0.0.1. Installs what is missing first.
+# (pg_regress), the integration tests (concurrency, cancel, backups, roles), the seed's
+# database (tests/seed), the upgrade from 0.1.0 (tests/upgrade) and a real pg_cron job, each
+# against throwaway clusters on 127.0.0.1. Installs what is missing first.
 source "$(dirname "$0")/common.sh"
 need_root "$@"
 "$ROOT/scripts/setup.sh" --no-install
@@ -33,6 +34,12 @@ say "SQL regression tests (pg_regress)"
 
 say "integration: 8 concurrent syncs, statement_timeout and pg_cancel_backend, pg_dump/pg_restore, roles and the key"
 "$ROOT/tests/integration/run.sh"
+
+say "the seed's database: adopting its tables, other namespaces untouched, DROP EXTENSION keeps them, dump/restore"
+"$ROOT/tests/seed/run.sh"
+
+say "ALTER EXTENSION UPDATE from 0.1.0 (builds 0.1.0 once: about 4 minutes the first time)"
+"$ROOT/tests/upgrade/run.sh"
 
 say "pg_cron integration (a real every-minute job; about 2 minutes)"
 "$ROOT/tests/cron/run.sh"

@@ -1,5 +1,13 @@
--- openrouter_registry: storage. The first two tables are the seed schema of the worker this
--- extension replaces, unchanged, so that existing SQL keeps working.
+-- openrouter_registry: storage.
+--
+-- things and relationships are the seed schema of the worker this extension replaces: the
+-- application's tables, shared by every source it has (each writes its own namespaces, ns).
+-- This extension writes the namespaces models, labs, providers and endpoints of things, and
+-- its edges in relationships; it never reads, changes or deletes a row of another namespace.
+-- Where the two tables exist (the worker ran here, or pg_restore just created them) they are
+-- used as they are, once checked; where they do not, they are created. Either way they are
+-- not members of the extension: DROP EXTENSION leaves them, and every row in them, alone,
+-- and pg_dump dumps them as the ordinary tables they are.
 
 -- The API's text is UTF-8 and is stored as it is, without conversion: in a database of any
 -- other encoding it would read back garbled (LATIN1) or not at all (EUC_JP). Refuse at once;
@@ -17,55 +25,172 @@ BEGIN
 END
 $$;
 
-CREATE TABLE things (
-    ns         text NOT NULL,
-    id         text NOT NULL,
-    type       text,
-    data       jsonb,
-    content    text,
-    created_at timestamptz DEFAULT now(),
-    updated_at timestamptz DEFAULT now(),
-    PRIMARY KEY (ns, id)
-);
-COMMENT ON TABLE things IS 'Registry objects: models (ns = ''models'', type ''Model''), labs (ns = ''labs'', type ''Lab''). Written by openrouter_sync(); nothing is ever deleted.';
-COMMENT ON COLUMN things.ns IS 'Namespace: ''models'' or ''labs''.';
-COMMENT ON COLUMN things.id IS 'Model id as the API names it (''openai/gpt-4o'', ''meta-llama/llama-3.3-70b-instruct:free''), or the lab id (the model id prefix, ''openai'').';
-COMMENT ON COLUMN things.type IS '''Model'' or ''Lab''.';
-COMMENT ON COLUMN things.data IS 'Everything known about the object. Models: id, name, description, provider, pricing (exact USD per token; a variable "-1" price is null and variable_price is true), context_length, modalities, input_modalities, output_modalities, features, supported_parameters, architecture, parameters, released, canonical_slug, hugging_face_id, top_provider, per_request_limits, default_parameters, knowledge_cutoff, expiration_date, reasoning, benchmarks, variant, base_id, deprecated (+ deprecated_at, deprecated_reason), metadata, extra (fields the API added that this version does not know).';
+-- Check a table that exists; stop CREATE EXTENSION, changing nothing, where it does not fit.
+-- An empty table without a primary key is accepted: that is how pg_restore creates it (the
+-- key comes after the rows); the sync checks for the key before it writes.
+DO $$
+DECLARE
+    spec     record;
+    rel      oid;
+    problems text[];
+    col      record;
+    key      text[];
+    has_rows boolean;
+BEGIN
+    FOR spec IN
+        SELECT * FROM (VALUES
+            ('things', ARRAY['ns text', 'id text', 'type text', 'data jsonb', 'content text',
+                             'created_at timestamp with time zone', 'updated_at timestamp with time zone']),
+            ('relationships', ARRAY['ns text', 'id text', 'type text', 'from_ns text', 'from_id text',
+                                    'to_ns text', 'to_id text', 'data jsonb', 'created_at timestamp with time zone'])
+        ) AS t(name, columns)
+    LOOP
+        rel := pg_catalog.to_regclass('@extschema@.' || spec.name);
+        CONTINUE WHEN rel IS NULL;
+        problems := '{}';
+        IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = rel) <> 'r' THEN
+            problems := problems || 'it is not an ordinary table (a view, a partitioned or a foreign table?)'::text;
+        END IF;
+        FOR col IN
+            SELECT split_part(want, ' ', 1) AS name, substr(want, strpos(want, ' ') + 1) AS type,
+                   pg_catalog.format_type(a.atttypid, a.atttypmod) AS actual
+              FROM unnest(spec.columns) AS want
+              LEFT JOIN pg_catalog.pg_attribute a
+                ON a.attrelid = rel AND a.attname = split_part(want, ' ', 1) AND a.attnum > 0 AND NOT a.attisdropped
+        LOOP
+            IF col.actual IS NULL THEN
+                problems := problems || format('no column %I (%s)', col.name, col.type);
+            ELSIF col.actual <> col.type THEN
+                problems := problems || format('column %I is %s, not %s', col.name, col.actual, col.type);
+            END IF;
+        END LOOP;
+        -- Rows are inserted naming these columns only: any other column needs a default.
+        FOR col IN
+            SELECT a.attname AS name FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+               AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = ''
+               AND NOT a.attname = ANY (SELECT split_part(w, ' ', 1) FROM unnest(spec.columns) AS w)
+        LOOP
+            problems := problems || format('column %I is NOT NULL without a default', col.name);
+        END LOOP;
+        SELECT array_agg(a.attname::text ORDER BY a.attname) INTO key
+          FROM pg_catalog.pg_constraint c
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+         WHERE c.conrelid = rel AND c.contype = 'p';
+        IF key IS NULL THEN
+            IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = rel)
+               OR EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = rel) THEN
+                problems := problems || 'no primary key on (ns, id)'::text;
+            ELSE
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', rel::regclass) INTO STRICT has_rows;
+                IF has_rows THEN
+                    problems := problems || 'no primary key on (ns, id)'::text;
+                END IF;
+            END IF;
+        ELSIF key <> ARRAY['id', 'ns'] THEN
+            problems := problems || format('its primary key is on (%s), not on (ns, id)', array_to_string(key, ', '));
+        END IF;
+        IF cardinality(problems) > 0 THEN
+            RAISE EXCEPTION 'openrouter_registry cannot use the existing table %: %',
+                    rel::regclass, array_to_string(problems, '; ')
+                USING ERRCODE = '42P17',
+                      DETAIL = format('openrouter_registry writes its rows into %s, shared with the application (the seed schema: %s, primary key (ns, id)). Nothing was changed.',
+                                      rel::regclass, array_to_string(spec.columns, ', ')),
+                      HINT = format('Make %s match (ALTER TABLE ... ADD COLUMN / ALTER COLUMN ... TYPE / ADD PRIMARY KEY (ns, id)) and run CREATE EXTENSION again, or install the extension into another schema (CREATE EXTENSION openrouter_registry SCHEMA ...), where it creates its own tables.',
+                                    rel::regclass);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Created here only where missing, then handed to the application: not a member of the
+-- extension, so that DROP EXTENSION cannot take other sources' rows with it.
+DO $$
+BEGIN
+    IF pg_catalog.to_regclass('@extschema@.things') IS NULL THEN
+        CREATE TABLE things (
+            ns         text NOT NULL,
+            id         text NOT NULL,
+            type       text,
+            data       jsonb,
+            content    text,
+            created_at timestamptz DEFAULT now(),
+            updated_at timestamptz DEFAULT now(),
+            PRIMARY KEY (ns, id)
+        );
+        -- Every sync confirms updated_at on every model it saw. Keep that cheap: free space on
+        -- each page (fillfactor) lets the new row version stay on its page as a HOT update,
+        -- which touches no index; without it each confirmation costs 7x more. lz4 compresses
+        -- several times faster than the default pglz. (Forcing the values out of line with a
+        -- low toast_tuple_target made the first load 40% slower for no gain on re-syncs.)
+        -- Applied only to a table created here: on the application's own table they would
+        -- change how every source's rows are stored (fillfactor 50 leaves half of each page
+        -- free), which is the DBA's decision; the README gives the two statements.
+        ALTER TABLE things SET (fillfactor = 50);
+        ALTER TABLE things ALTER COLUMN data SET COMPRESSION lz4, ALTER COLUMN content SET COMPRESSION lz4;
+        ALTER EXTENSION openrouter_registry DROP TABLE things;
+    END IF;
+    IF pg_catalog.to_regclass('@extschema@.relationships') IS NULL THEN
+        CREATE TABLE relationships (
+            ns         text NOT NULL,
+            id         text NOT NULL,
+            type       text,
+            from_ns    text,
+            from_id    text,
+            to_ns      text,
+            to_id      text,
+            data       jsonb,
+            created_at timestamptz DEFAULT now(),
+            PRIMARY KEY (ns, id)
+        );
+        ALTER EXTENSION openrouter_registry DROP TABLE relationships;
+    END IF;
+END
+$$;
+
+-- The extension needs both tables: recorded as a dependency, which PostgreSQL has no
+-- statement for. pg_dump then restores the tables before CREATE EXTENSION (which finds them
+-- and uses them), and DROP TABLE things says that the extension needs it. pg_upgrade does
+-- not carry such a record over (pg_dump cannot write it): the function records it again.
+CREATE FUNCTION openrouter_depend_on_shared_tables() RETURNS integer
+LANGUAGE sql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+    WITH recorded AS (
+        INSERT INTO pg_catalog.pg_depend (classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)
+        SELECT 'pg_catalog.pg_extension'::regclass, e.oid, 0, 'pg_catalog.pg_class'::regclass, t.oid, 0, 'n'
+          FROM pg_catalog.pg_extension e,
+               (VALUES ('@extschema@.things'::regclass), ('@extschema@.relationships'::regclass)) AS t(oid)
+         WHERE e.extname = 'openrouter_registry'
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND d.objid = e.oid
+                              AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t.oid)
+        RETURNING 1)
+    SELECT count(*)::integer FROM recorded
+$$;
+REVOKE EXECUTE ON FUNCTION openrouter_depend_on_shared_tables() FROM PUBLIC;
+COMMENT ON FUNCTION openrouter_depend_on_shared_tables() IS 'Records that the extension needs things and relationships (so that pg_dump restores them first and DROP TABLE refuses); returns how many of the two records were missing. CREATE EXTENSION and ALTER EXTENSION UPDATE run it; after pg_upgrade, which does not carry the records over, run it as a superuser in each database.';
+SELECT openrouter_depend_on_shared_tables();
+
+COMMENT ON TABLE things IS 'Objects of every source of the application, by namespace (ns). openrouter_registry writes models (ns = ''models'', type ''Model'') and labs (ns = ''labs'', type ''Lab'') with openrouter_sync(), and never touches another namespace; it deletes nothing.';
+COMMENT ON COLUMN things.ns IS 'Namespace: which source and kind of object (openrouter_registry: ''models'', ''labs'').';
+COMMENT ON COLUMN things.id IS 'Id within the namespace. openrouter_registry: the model id as the API names it (''openai/gpt-4o'', ''meta-llama/llama-3.3-70b-instruct:free''), or the lab id (the model id prefix, ''openai'').';
+COMMENT ON COLUMN things.type IS 'Kind of object (openrouter_registry: ''Model'' or ''Lab'').';
+COMMENT ON COLUMN things.data IS 'Everything known about the object. openrouter_registry models: id, name, description, provider, pricing (exact USD per token; a variable "-1" price is null and variable_price is true), context_length, modalities, input_modalities, output_modalities, features, supported_parameters, architecture, parameters, released, canonical_slug, hugging_face_id, top_provider, per_request_limits, default_parameters, knowledge_cutoff, expiration_date, reasoning, benchmarks, variant, base_id, deprecated (+ deprecated_at, deprecated_reason), metadata, extra (fields the API added that this version does not know).';
 COMMENT ON COLUMN things.content IS 'The description, as plain text.';
-COMMENT ON COLUMN things.created_at IS 'When a sync first stored the object.';
-COMMENT ON COLUMN things.updated_at IS 'When a sync last confirmed the object (every sync sets it on every object the API listed).';
+COMMENT ON COLUMN things.created_at IS 'When the object was first stored (a row the extension takes over keeps it).';
+COMMENT ON COLUMN things.updated_at IS 'When the object was last written or confirmed (openrouter_sync() sets it on every object the API listed).';
 
--- Every sync confirms updated_at on every model it saw. Keep that cheap: free space on each
--- page (fillfactor) lets the new row version stay on its page as a HOT update, which touches
--- no index (no expression index is re-evaluated); without it each confirmation costs 7x more.
--- lz4 compresses several times faster than the default pglz. (Forcing the values out of line
--- with a low toast_tuple_target made the first load 40% slower for no gain on re-syncs.)
-ALTER TABLE things SET (fillfactor = 50);
-ALTER TABLE things ALTER COLUMN data SET COMPRESSION lz4, ALTER COLUMN content SET COMPRESSION lz4;
-
-CREATE TABLE relationships (
-    ns         text NOT NULL,
-    id         text NOT NULL,
-    type       text,
-    from_ns    text,
-    from_id    text,
-    to_ns      text,
-    to_id      text,
-    data       jsonb,
-    created_at timestamptz DEFAULT now(),
-    PRIMARY KEY (ns, id)
-);
-COMMENT ON TABLE relationships IS 'Edges between registry objects: (''relationships'', ''provider-<model id>'', ''provider'', ''labs'', lab, ''models'', model id) for every model.';
-COMMENT ON COLUMN relationships.ns IS 'Always ''relationships''.';
-COMMENT ON COLUMN relationships.id IS '''provider-<model id>''.';
-COMMENT ON COLUMN relationships.type IS '''provider'': the lab publishes the model.';
+COMMENT ON TABLE relationships IS 'Edges between objects of every source, by namespace (ns). openrouter_registry writes (''relationships'', ''provider-<model id>'', ''provider'', ''labs'', lab, ''models'', model id) for every model.';
+COMMENT ON COLUMN relationships.ns IS 'Namespace of the edge (openrouter_registry: ''relationships'').';
+COMMENT ON COLUMN relationships.id IS 'Id within the namespace (openrouter_registry: ''provider-<model id>'').';
+COMMENT ON COLUMN relationships.type IS 'Kind of edge (''provider'': the lab publishes the model).';
 COMMENT ON COLUMN relationships.from_ns IS 'Namespace of the source object (''labs'').';
-COMMENT ON COLUMN relationships.from_id IS 'Lab id.';
+COMMENT ON COLUMN relationships.from_id IS 'Id of the source object (a lab id).';
 COMMENT ON COLUMN relationships.to_ns IS 'Namespace of the target object (''models'').';
-COMMENT ON COLUMN relationships.to_id IS 'Model id.';
-COMMENT ON COLUMN relationships.data IS 'Edge attributes (empty today).';
-COMMENT ON COLUMN relationships.created_at IS 'When a sync first stored the edge.';
+COMMENT ON COLUMN relationships.to_id IS 'Id of the target object (a model id).';
+COMMENT ON COLUMN relationships.data IS 'Edge attributes (empty for openrouter_registry''s edges).';
+COMMENT ON COLUMN relationships.created_at IS 'When the edge was first stored.';
 
 CREATE TABLE openrouter_sync_runs (
     id              bigserial PRIMARY KEY,
@@ -181,9 +306,8 @@ COMMENT ON COLUMN openrouter_change_log.new_value IS 'Value after.';
 CREATE INDEX openrouter_change_log_changed_idx ON openrouter_change_log (changed_at);
 CREATE INDEX openrouter_change_log_model_idx ON openrouter_change_log (model_id);
 
--- User data survives pg_dump / restore.
-SELECT pg_catalog.pg_extension_config_dump('things', '');
-SELECT pg_catalog.pg_extension_config_dump('relationships', '');
+-- The extension's own tables survive pg_dump / restore (things and relationships, not
+-- members, are dumped like any table).
 SELECT pg_catalog.pg_extension_config_dump('openrouter_sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_sync_runs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('openrouter_price_history', '');

@@ -49,8 +49,20 @@ AS $$
 $$;
 COMMENT ON FUNCTION openrouter_number(jsonb) IS 'A jsonb number (or a string holding a plain non-negative decimal) as numeric, exactly; null for anything else.';
 
--- Looking endpoints up by model (fastest_endpoints, best_value_models, the views).
-CREATE INDEX things_endpoints_by_model_idx ON things ((data->>'model_id')) WHERE ns = 'endpoints';
+-- Looking endpoints up by model (fastest_endpoints, best_value_models, the views). things is
+-- the application's table, not the extension's: the index is marked as depending on the
+-- extension, so that DROP EXTENSION drops it (and only it). Not created while things has no
+-- primary key: pg_restore is then restoring it, and creates both right after its rows.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
+                WHERE conrelid = '@extschema@.things'::regclass AND contype = 'p') THEN
+        CREATE INDEX IF NOT EXISTS things_endpoints_by_model_idx ON things ((data->>'model_id')) WHERE ns = 'endpoints';
+        ALTER INDEX things_endpoints_by_model_idx DEPENDS ON EXTENSION openrouter_registry;
+        COMMENT ON INDEX things_endpoints_by_model_idx IS 'openrouter_registry: endpoints by model; dropped with the extension.';
+    END IF;
+END
+$$;
 
 CREATE VIEW openrouter_endpoints AS
 SELECT e.id,
@@ -206,8 +218,8 @@ COMMENT ON FUNCTION openrouter_sync_endpoints(text[]) IS
 'Fetches GET {base}/models/{author}/{slug}/endpoints for every live model (or those in model_ids; a :variant shares its base model''s request) and GET {base}/providers, where {base} is openrouter.api_url without its /models path, openrouter.endpoints_concurrency requests at a time, and stores providers, endpoints, their edges and one openrouter_endpoint_stats row per endpoint in the current transaction. A model whose endpoints cannot be fetched is skipped with a WARNING and listed in models_failed of the returned summary.';
 
 -- The seed tables now hold two more kinds of object and two more kinds of edge.
-COMMENT ON TABLE things IS 'Registry objects: models (ns = ''models'', type ''Model''), labs (ns = ''labs'', type ''Lab''), providers (ns = ''providers'', type ''Provider'', id = provider slug) and provider endpoints (ns = ''endpoints'', type ''Endpoint'', id = ''<model id>@<provider tag>''). Written by openrouter_sync() and openrouter_sync_endpoints(); nothing is ever deleted.';
-COMMENT ON COLUMN things.ns IS 'Namespace: ''models'', ''labs'', ''providers'' or ''endpoints''.';
-COMMENT ON COLUMN things.type IS '''Model'', ''Lab'', ''Provider'' or ''Endpoint''.';
-COMMENT ON TABLE relationships IS 'Edges between registry objects: ''provider'' (''provider-<model id>'': lab -> model), ''serves'' (''serves-<model id>@<provider slug>'': provider -> model) and ''endpoint-of'' (''endpoint-of-<endpoint id>'': endpoint -> model).';
-COMMENT ON COLUMN relationships.type IS '''provider'' (the lab publishes the model), ''serves'' (the provider serves the model), ''endpoint-of'' (the endpoint serves the model).';
+COMMENT ON TABLE things IS 'Objects of every source of the application, by namespace (ns). openrouter_registry writes models (ns = ''models'', type ''Model''), labs (ns = ''labs'', type ''Lab''), providers (ns = ''providers'', type ''Provider'', id = provider slug) and provider endpoints (ns = ''endpoints'', type ''Endpoint'', id = ''<model id>@<provider tag>'') with openrouter_sync() and openrouter_sync_endpoints(), and never touches another namespace; it deletes nothing.';
+COMMENT ON COLUMN things.ns IS 'Namespace: which source and kind of object (openrouter_registry: ''models'', ''labs'', ''providers'', ''endpoints'').';
+COMMENT ON COLUMN things.type IS 'Kind of object (openrouter_registry: ''Model'', ''Lab'', ''Provider'' or ''Endpoint'').';
+COMMENT ON TABLE relationships IS 'Edges between objects of every source, by namespace (ns). openrouter_registry writes, in ns ''relationships'': ''provider'' (''provider-<model id>'': lab -> model), ''serves'' (''serves-<model id>@<provider slug>'': provider -> model) and ''endpoint-of'' (''endpoint-of-<endpoint id>'': endpoint -> model).';
+COMMENT ON COLUMN relationships.type IS 'Kind of edge (openrouter_registry: ''provider'' (the lab publishes the model), ''serves'' (the provider serves the model), ''endpoint-of'' (the endpoint serves the model)).';

@@ -88,6 +88,7 @@ mod tests {
 
     #[pg_test]
     fn typed_views() {
+        let others = other_sources_write();
         let _server = serve(NEW);
         sync();
         let doc: Value = serde_json::from_str(&fixture(NEW)).unwrap();
@@ -179,6 +180,7 @@ mod tests {
         );
         run("RESET search_path");
         assert_eq!(one::<String>("SELECT name || ' ' || founded || ' ' || website FROM openrouter_labs WHERE id = 'mistralai'"), "Mistral 2023 https://mistral.ai");
+        assert_other_sources_untouched(&others, "typed_views");
     }
 
     /// Hand-made payload: a plain price, a discount, and a long-context override.

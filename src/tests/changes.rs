@@ -10,6 +10,7 @@ mod tests {
 
     #[pg_test]
     fn older_then_newer_registry() {
+        let others = other_sources_write();
         let _old = serve(OLD);
         assert_eq!(sync()["models"], 321);
 
@@ -57,10 +58,12 @@ mod tests {
                 AND (array_agg(prompt_price ORDER BY valid_from)) = '{0.00000007,0.0000001}'::numeric[]
                FROM openrouter_price_history WHERE model_id = 'mistralai/devstral-small'"
         ));
+        assert_other_sources_untouched(&others, "older_then_newer_registry");
     }
 
     #[pg_test]
     fn vanished_models_are_kept_marked_and_come_back() {
+        let others = other_sources_write();
         let (old_ids, new_ids, expired) = (ids_of(OLD), ids_of(NEW), expired_in(NEW));
         Spi::run_with_args(
             "SELECT openrouter_sync_from_text($1)",
@@ -147,6 +150,7 @@ mod tests {
             count("SELECT count(*) FROM openrouter_labs WHERE is_deprecated"),
             lab(&live_new).difference(&lab(&old_ids)).count() as i64
         );
+        assert_other_sources_untouched(&others, "vanished_models_are_kept_marked_and_come_back");
     }
 
     #[pg_test]
@@ -199,6 +203,7 @@ mod tests {
 
     #[pg_test]
     fn rename_context_change_expiry_and_other_prices() {
+        let others = other_sources_write();
         let before = r#"{"data":[
           {"id":"acme/a","name":"Acme: A","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002","input_cache_read":"0.0000001"}},
           {"id":"acme/b","name":"Acme: B","context_length":1000,"pricing":{"prompt":"0.000001","completion":"0.000002"},"expiration_date":null},
@@ -277,5 +282,6 @@ mod tests {
             1,
             "0.0000010 = 0.000001"
         );
+        assert_other_sources_untouched(&others, "rename_context_change_expiry_and_other_prices");
     }
 }

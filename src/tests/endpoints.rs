@@ -4,6 +4,7 @@
 
 #[pgrx::pg_schema]
 mod tests {
+    use crate::tests::support::{assert_other_sources_untouched, other_sources_write};
     use crate::tests::testkit::{fixture, with_benchmarks, TestServer, NEW};
     use pgrx::prelude::*;
     use serde_json::{json, Value};
@@ -57,6 +58,7 @@ mod tests {
 
     #[pg_test]
     fn endpoints_sync_stores_what_the_api_says() {
+        let others = other_sources_write();
         let server = TestServer::openrouter(with_benchmarks(&fixture(NEW)), &[]);
         let s = synced(&server);
         let base = server.url("/api/v1");
@@ -254,10 +256,12 @@ mod tests {
             text("SELECT string_agg(id, ' ') FROM best_value_models(100000, max_results => 1)"),
             "openai/gpt-oss-120b"
         );
+        assert_other_sources_untouched(&others, "endpoints_sync_stores_what_the_api_says");
     }
 
     #[pg_test]
     fn resync_appends_history_keeps_removed_endpoints_and_retention() {
+        let others = other_sources_write();
         let server = TestServer::openrouter(with_benchmarks(&fixture(NEW)), &[]);
         point_at(&server.models_url());
         json("SELECT openrouter_sync()");
@@ -342,6 +346,10 @@ mod tests {
         assert_eq!(
             hits(&server, "/api/v1/models/openai/gpt-oss-120b/endpoints"),
             2
+        );
+        assert_other_sources_untouched(
+            &others,
+            "resync_appends_history_keeps_removed_endpoints_and_retention",
         );
     }
 

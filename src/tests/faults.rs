@@ -11,6 +11,7 @@ mod tests {
     /// Every failure: a clear ERROR naming the URL, and the tables exactly as they were.
     #[pg_test]
     fn errors_leave_the_tables_unchanged() {
+        let others = other_sources_write();
         let _good = serve(OLD);
         sync();
         let before = fingerprint();
@@ -92,6 +93,7 @@ mod tests {
             "{err}"
         );
         assert_eq!(fingerprint(), before);
+        assert_other_sources_untouched(&others, "errors_leave_the_tables_unchanged");
     }
 
     #[pg_test]

@@ -14,4 +14,5 @@ mod faults;
 mod formats;
 mod operate;
 mod security;
+mod seed;
 mod sync;

@@ -59,6 +59,7 @@ mod tests {
 
     #[pg_test]
     fn staleness_and_health() {
+        let others = other_sources_write();
         // Never synced: stale, and the health row says so without erroring.
         assert!(one::<bool>("SELECT openrouter_is_stale()"));
         assert_eq!(
@@ -84,7 +85,7 @@ mod tests {
 
         // Move the recorded times back instead of sleeping.
         run("UPDATE openrouter_sync_runs SET started_at = started_at - interval '26 hours', finished_at = finished_at - interval '26 hours'");
-        run("UPDATE things SET updated_at = updated_at - interval '26 hours'");
+        run("UPDATE things SET updated_at = updated_at - interval '26 hours' WHERE ns IN ('models', 'labs')");
         assert!(one::<bool>("SELECT openrouter_is_stale()"));
         assert!(!one::<bool>("SELECT openrouter_is_stale('2 days')"));
         assert!(one::<bool>(
@@ -98,5 +99,6 @@ mod tests {
                     AND source LIKE 'http://127.0.0.1:%/api/v1/models' AND duration_ms > 0 AND finished_at >= started_at
                FROM openrouter_sync_runs"
         ));
+        assert_other_sources_untouched(&others, "staleness_and_health");
     }
 }

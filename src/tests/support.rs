@@ -139,3 +139,47 @@ pub(super) fn seeded() {
     )
     .unwrap();
 }
+
+/// tests/seed/worker.sql: the worker this extension replaces, and the application's other
+/// sources, as pg_temp functions (created once per session, and again on every call: cheap).
+fn seed_functions() {
+    run(include_str!("../../tests/seed/worker.sql"));
+}
+
+/// Writes rows of the application's other sources into things and relationships (their own
+/// namespaces, and an edge of theirs in the shared 'relationships' namespace); returns them
+/// as `assert_other_sources_untouched` compares them.
+pub(super) fn other_sources_write() -> String {
+    // The sync lock first, as a sync takes it before it touches things: a test that alters
+    // things holds that lock (see formats.rs), and would otherwise wait for these rows
+    // while this test waits for the lock.
+    run(&format!(
+        "SELECT pg_advisory_xact_lock({})",
+        crate::pg::spi::SYNC_LOCK_KEY
+    ));
+    seed_functions();
+    run("SELECT pg_temp.other_sources_write('@' || pg_backend_pid())");
+    let rows = one::<String>("SELECT pg_temp.other_sources_rows()");
+    assert!(rows.starts_with("4:"), "{rows}");
+    rows
+}
+
+/// The other sources' rows are all there, unchanged, not even rewritten with the same
+/// values (their ctid would differ).
+pub(super) fn assert_other_sources_untouched(before: &str, when: &str) {
+    assert_eq!(
+        one::<String>("SELECT pg_temp.other_sources_rows()"),
+        before,
+        "{when}: rows of other namespaces were changed"
+    );
+}
+
+/// Fills things and relationships the way the worker did from the fixture `file`.
+pub(super) fn worker_ingest(file: &str) {
+    seed_functions();
+    Spi::run_with_args(
+        "SELECT pg_temp.worker_ingest($1::jsonb)",
+        &[fixture(file).into()],
+    )
+    .unwrap();
+}

@@ -10,6 +10,7 @@ mod tests {
 
     #[pg_test]
     fn sync_stores_the_2026_registry() {
+        let others = other_sources_write();
         let server = serve(NEW);
         let s = sync();
         assert_eq!(s["models"], 346);
@@ -73,6 +74,7 @@ mod tests {
             count("SELECT count(*) FROM openrouter_price_history WHERE valid_to IS NULL"),
             346
         );
+        assert_other_sources_untouched(&others, "sync_stores_the_2026_registry");
     }
 
     #[pg_test]
@@ -131,6 +133,7 @@ mod tests {
     /// unlisted one is marked removed, and every listed model is tracked afterwards.
     #[pg_test]
     fn models_stored_without_state_are_taken_over() {
+        let others = other_sources_write();
         let _server = serve(NEW);
         sync();
         let ids = one::<String>(
@@ -165,6 +168,7 @@ mod tests {
             count("SELECT count(*) FROM things WHERE ns = 'models'"),
             347
         );
+        assert_other_sources_untouched(&others, "models_stored_without_state_are_taken_over");
     }
 
     /// A model row deleted outside the sync: the next sync forgets its state (it would
@@ -172,6 +176,7 @@ mod tests {
     /// it back, logged as added.
     #[pg_test]
     fn a_deleted_model_row_is_written_again() {
+        let others = other_sources_write();
         let _server = serve(NEW);
         sync();
         let id = "anthropic/claude-sonnet-4.5";
@@ -205,11 +210,16 @@ mod tests {
             before
         );
         assert_state_matches_things("a deleted row written again");
-        assert_eq!(count("SELECT count(*) FROM relationships"), 346);
+        assert_eq!(
+            count("SELECT count(*) FROM relationships WHERE type = 'provider'"),
+            346
+        );
+        assert_other_sources_untouched(&others, "a_deleted_model_row_is_written_again");
     }
 
     #[pg_test]
     fn resync_is_idempotent() {
+        let others = other_sources_write();
         let _server = serve(NEW);
         sync();
         let data = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content, created_at), E'\\n' ORDER BY ns, id)) FROM things";
@@ -264,6 +274,7 @@ mod tests {
         assert_eq!(s["unchanged"], 346 - 10);
         assert_eq!(one::<String>(stamps), recorded);
         assert_eq!(one::<String>(data), before);
+        assert_other_sources_untouched(&others, "resync_is_idempotent");
     }
 
     #[pg_test]
