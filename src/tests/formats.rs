@@ -174,12 +174,26 @@ mod tests {
         // description: compressed, its document is still too long for the row, so the server
         // moves it to the TOAST table at once and leaves the description plain (compressed
         // beforehand, the toaster would compress the description first).
-        // This test alters things (an AccessExclusiveLock until its end) and then syncs: it
-        // takes the sync lock first, so that no sync in another test holds it meanwhile and
-        // waits for things (a deadlock).
+        // This test alters things (an AccessExclusiveLock until its end) and syncs. Another
+        // test may hold a lock on things (having read it) while it waits for the sync lock,
+        // or hold the sync lock while it waits for things: to join neither cycle, this one
+        // takes both at once or neither (the sync lock as a session lock, given back when
+        // things is not free; things without waiting).
         run(&format!(
-            "SELECT pg_advisory_xact_lock({})",
-            crate::pg::spi::SYNC_LOCK_KEY
+            "DO $$
+             BEGIN
+               LOOP
+                 PERFORM pg_advisory_lock({key});
+                 BEGIN
+                   LOCK TABLE things IN ACCESS EXCLUSIVE MODE NOWAIT;
+                   EXIT;
+                 EXCEPTION WHEN lock_not_available THEN
+                   PERFORM pg_advisory_unlock({key});
+                   PERFORM pg_sleep(0.05);
+                 END;
+               END LOOP;
+             END $$",
+            key = crate::pg::spi::SYNC_LOCK_KEY
         ));
         let mut reg: Value = serde_json::from_str(&fixture(NEW)).unwrap();
         let mut huge = reg["data"][0].clone();
@@ -260,5 +274,10 @@ mod tests {
         // A smaller one: the toaster still runs only above 2032 bytes, then shrinks to 1000.
         run("ALTER TABLE things SET (toast_tuple_target = 1000)");
         assert!(stored_as_the_server_would("toast_tuple_target = 1000") >= lz4_default);
+        // The session's sync lock (the transaction's lock on things ends with the test).
+        run(&format!(
+            "SELECT pg_advisory_unlock({})",
+            crate::pg::spi::SYNC_LOCK_KEY
+        ));
     }
 }
