@@ -104,7 +104,7 @@ BEGIN
     SELECT count(*) FILTER (WHERE data->'deprecated' IS DISTINCT FROM 'true'::jsonb),
            count(*) FILTER (WHERE data->'deprecated' = 'true'::jsonb)
       INTO live_models, deprecated_models FROM @extschema@.things WHERE ns = 'models';
-    SELECT count(*) INTO labs FROM @extschema@.things WHERE ns = 'labs' AND data->'deprecated' IS DISTINCT FROM 'true'::jsonb;
+    SELECT count(*) INTO labs FROM @extschema@.openrouter_labs;  -- live labs: the one definition
     SELECT * INTO r FROM @extschema@.openrouter_sync_runs ORDER BY finished_at DESC LIMIT 1;
     IF FOUND THEN
         last_run_id := r.id;
@@ -140,9 +140,11 @@ COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, 
 GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval) TO PUBLIC;
 
 -- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
-REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_from_text(text, boolean),
-       openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
+REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),
+       openrouter_sync_from_text(text, boolean, timestamptz), openrouter_sync_from_json(jsonb, boolean, timestamptz),
+       openrouter_schedule(text, text), openrouter_unschedule(text)
   FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_from_text(text, boolean),
-      openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
+GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),
+      openrouter_sync_from_text(text, boolean, timestamptz), openrouter_sync_from_json(jsonb, boolean, timestamptz),
+      openrouter_schedule(text, text), openrouter_unschedule(text)
   TO openrouter_admin;

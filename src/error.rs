@@ -47,10 +47,20 @@ pub enum SyncError {
     Empty { url: String },
     #[error("this sync would mark {removing} of {live} live models as removed ({percent:.0}% > openrouter.max_removed_fraction = {limit})")]
     TooManyRemoved {
+        /// The function called (openrouter_sync, openrouter_sync_from_text, ...).
+        entry: &'static str,
         removing: usize,
         live: usize,
         percent: f64,
         limit: f64,
+    },
+    #[error("{entry}() cannot run in a read-only transaction (it writes the registry)")]
+    ReadOnly { entry: &'static str },
+    #[error("{entry}: as_of {as_of} is not after the last sync ({last}): snapshots are loaded in date order")]
+    OutOfOrder {
+        entry: &'static str,
+        as_of: String,
+        last: String,
     },
     #[error("{0}")]
     Argument(String),
@@ -58,12 +68,16 @@ pub enum SyncError {
     Insecure(String),
 }
 
-/// Names where a body came from: the URL fetched, or the payload given to a function.
-pub const PAYLOAD: &str = "openrouter_sync_from_json";
+/// Whether a body came from a function's argument (its name is where the URL would be)
+/// rather than from a URL.
+fn is_payload(url: &str) -> bool {
+    url.starts_with("openrouter_sync_from_")
+}
 
+/// Names where a body came from: the URL fetched, or the payload given to a function.
 fn what(url: &str) -> String {
-    if url == PAYLOAD {
-        "the payload given to openrouter_sync_from_json".to_string()
+    if is_payload(url) {
+        format!("the payload given to {url}")
     } else {
         format!("the response of GET {url}")
     }
@@ -103,9 +117,11 @@ impl SyncError {
             SyncError::Utf8 { .. } => "22021",     // character_not_in_repertoire
             SyncError::Body { .. } | SyncError::Model { .. } => "22000", // data_exception
             SyncError::Pagination { .. } => "22000",
-            SyncError::Empty { .. } | SyncError::TooManyRemoved { .. } | SyncError::Insecure(_) => {
-                "55000"
-            } // object_not_in_prerequisite_state
+            SyncError::Empty { .. }
+            | SyncError::TooManyRemoved { .. }
+            | SyncError::Insecure(_)
+            | SyncError::OutOfOrder { .. } => "55000", // object_not_in_prerequisite_state
+            SyncError::ReadOnly { .. } => "25006", // read_only_sql_transaction
         }
     }
 
@@ -120,9 +136,13 @@ impl SyncError {
             SyncError::Connect { .. } | SyncError::Transport { .. } => "Check that this database server can reach the API (network, DNS, proxy).".into(),
             SyncError::Redirect { .. } => "Set openrouter.api_url to the final URL.".into(),
             SyncError::TooLarge { .. } => "Raise openrouter.max_response_bytes if the registry really grew that much.".into(),
+            SyncError::Body { url, .. } | SyncError::Model { url, .. } if is_payload(url) => "Give the body of a GET /api/v1/models response (an object with a \"data\" array); nothing was changed.".into(),
             SyncError::Utf8 { .. } | SyncError::Body { .. } | SyncError::Model { .. } | SyncError::Pagination { .. } => "The API answered something other than the model list; nothing was changed. Check openrouter.api_url.".into(),
             SyncError::Empty { .. } => "An empty model list is always refused; nothing was changed.".into(),
-            SyncError::TooManyRemoved { .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
+            SyncError::TooManyRemoved { entry: "openrouter_sync", .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
+            SyncError::TooManyRemoved { entry, .. } => format!("If the models really are gone, call {entry}(..., force => true) with the same payload; nothing was changed."),
+            SyncError::ReadOnly { .. } => "Run it in a read-write transaction (not on a standby, not after SET TRANSACTION READ ONLY).".into(),
+            SyncError::OutOfOrder { .. } => "Load archived snapshots oldest first, into a registry that has no later sync; nothing was changed.".into(),
             SyncError::Argument(_) => String::new(),
             SyncError::Insecure(_) => "Add openrouter_registry to shared_preload_libraries and restart, or put the key in a file and set openrouter.api_key_file instead.".into(),
         }
@@ -139,6 +159,7 @@ impl SyncError {
             "54000" => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             "22021" => PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
             "22000" => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+            "25006" => PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
             _ => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         };
         let hint = self.hint();

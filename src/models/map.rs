@@ -230,8 +230,9 @@ pub fn things_row_len(id: &str, body: usize, content: &str) -> usize {
 
 /// A model we cannot store at all (no usable id): the response is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("model #{index} in the response {reason}")]
+#[error("model #{} in the response {reason}", .index + 1)]
 pub struct ModelError {
+    /// Where in the response, counted from 0 (messages count from 1).
     pub index: usize,
     pub reason: String,
 }
@@ -431,7 +432,7 @@ pub type Part = (Vec<MappedModel>, Vec<String>);
 
 /// Bump when the mapping changes what it writes for the same API object: every model is then
 /// mapped again once (the crate version is part of the seed too).
-const MAPPING_REVISION: &str = "1";
+const MAPPING_REVISION: &str = "2";
 
 /// XXH3 of a model object as the API sent it, seeded with the mapping's version: equal
 /// hashes mean the same input to the same mapping.
@@ -687,14 +688,16 @@ fn map_one(
             .and_then(|a| field::<Vec<String>>(a, key, &id, w))
             .unwrap_or_default()
     };
-    let input_modalities = list("input_modalities", w);
-    let output_modalities = list("output_modalities", w);
-    let mut modalities = input_modalities.clone();
-    for m in &output_modalities {
-        if !modalities.contains(m) {
-            modalities.push(m.clone());
-        }
-    }
+    // Sorted: the API lists the same set in varying orders ({text,image} and {image,text}),
+    // which would split every GROUP BY over them.
+    let sorted = |mut v: Vec<String>| {
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let input_modalities = sorted(list("input_modalities", w));
+    let output_modalities = sorted(list("output_modalities", w));
+    let modalities = sorted([input_modalities.clone(), output_modalities.clone()].concat());
     let supported_parameters: Vec<String> =
         field(&obj, "supported_parameters", &id, w).unwrap_or_default();
     let created = field::<serde_json::Number>(&obj, "created", &id, w)
@@ -962,9 +965,10 @@ mod tests {
         let data: serde_json::Value = serde_json::from_str(b[0].data()).unwrap();
         let plain_data: serde_json::Value = serde_json::from_str(a[0].data()).unwrap();
         assert_eq!(data, plain_data);
+        // Sorted, whatever the API's order.
         assert_eq!(
             data["input_modalities"],
-            serde_json::json!(["text", "image"])
+            serde_json::json!(["image", "text"])
         );
         assert_eq!(data["extra"]["surprise"], 1);
     }

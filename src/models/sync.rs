@@ -24,9 +24,8 @@ const MAX_PART: usize = 500;
 /// What the sync reads under its lock before the mapping, while the first page is still
 /// being fetched (see `prelude`).
 struct Prelude {
-    /// The sync's time (`store::now`), and how far into the sync it was taken.
+    /// The sync's time (`store::now`, or the snapshot's `as_of`).
     at: String,
-    at_elapsed_ms: f64,
     /// Where the toaster would compress a document with LZ4 (the mapping threads do it; see
     /// store::lz4_above).
     lz4_above: Option<usize>,
@@ -40,12 +39,11 @@ struct Prelude {
 /// waiting loop, right after the first request went out: at 1x the request takes about as
 /// long as this (1.5-2 ms each), and the mapping, which needs the state, can start as soon
 /// as the body is in.
-fn prelude(started: Instant) -> Prelude {
+fn prelude(as_of: Option<&str>) -> Prelude {
     // The sync lock first, then any table's: the order every sync takes them in.
     spi::lock();
     poll("locked");
-    let at = spi::now();
-    let at_elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let at = as_of.map_or_else(spi::now, str::to_string);
     let lz4_above = store::lz4_above();
     let state = store::load_state();
     // Models without a state row matter before the mapping only when there is no state at
@@ -55,7 +53,6 @@ fn prelude(started: Instant) -> Prelude {
     let untracked = state.is_empty().then(store::untracked_ids);
     Prelude {
         at,
-        at_elapsed_ms,
         lz4_above,
         state,
         untracked,
@@ -65,8 +62,13 @@ fn prelude(started: Instant) -> Prelude {
 pub enum Source {
     /// GET openrouter.api_url (and its links.next pages).
     Api,
-    /// A response body given by the caller (offline).
-    Payload(String),
+    /// A response body given by the caller (offline) through the function `entry`, with
+    /// the time and date of the snapshot when the caller gave one (`as_of`).
+    Payload {
+        body: String,
+        entry: &'static str,
+        as_of: Option<(String, chrono::NaiveDate)>,
+    },
 }
 
 pub fn run(source: Source, force: bool) -> pgrx::JsonB {
@@ -99,6 +101,13 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     // The lock and the state are read while the first request is in flight: the fetch
     // polls right after sending it.
     let mut read_before: Option<Prelude> = None;
+    let (entry, as_of) = match &source {
+        Source::Api => ("openrouter_sync", None),
+        Source::Payload { entry, as_of, .. } => (*entry, as_of.clone()),
+    };
+    if spi::read_only() {
+        return Err(SyncError::ReadOnly { entry });
+    }
     let fetched = match source {
         Source::Api => {
             let mut cfg = settings::fetch_config();
@@ -106,18 +115,18 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             let mut poll_and_prepare = |message: &str| {
                 poll(message);
                 if read_before.is_none() {
-                    read_before = Some(prelude(started));
+                    read_before = Some(prelude(None));
                 }
             };
             http::fetch_all(&cfg, &mut poll_and_prepare, &mut on_page)?
         }
-        Source::Payload(body) => {
+        Source::Payload { body, entry, .. } => {
             // Offline: one page; a links.next in it is not followed.
-            on_page(crate::error::PAYLOAD, &body)?;
+            on_page(entry, &body)?;
             let bytes = body.len();
             Fetched {
                 bodies: vec![body],
-                source: crate::error::PAYLOAD.into(),
+                source: entry.into(),
                 requests: 0,
                 bytes,
             }
@@ -125,11 +134,19 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     };
     let Prelude {
         at,
-        at_elapsed_ms,
         lz4_above,
         state,
         untracked,
-    } = read_before.unwrap_or_else(|| prelude(started));
+    } = read_before.unwrap_or_else(|| prelude(as_of.as_ref().map(|a| a.0.as_str())));
+    if let Some((as_of, _)) = &as_of {
+        if let Some(last) = store::last_sync_not_before(as_of) {
+            return Err(SyncError::OutOfOrder {
+                entry,
+                as_of: as_of.clone(),
+                last,
+            });
+        }
+    }
     // Which models need their full row written: new ones, those whose data hash changed,
     // those whose deprecated flag must change, and any the sync did not write itself. The
     // others' API objects are not mapped again.
@@ -153,7 +170,8 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         .iter()
         .map(|&(page, start, len)| &fetched.bodies[page][start..start + len])
         .collect();
-    let today = chrono::Utc::now().date_naive();
+    // Expiration dates are judged on the snapshot's date when it has one.
+    let today = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |a| a.1);
     // Mapping (and encoding the jsonb) is pure Rust, done part by part on helper threads and
     // received here in API order. On a first load this thread writes the things rows of each
     // part as it arrives, so that mapping and writing overlap. Whenever it would wait for a
@@ -377,6 +395,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     if !force && diff.live_before > 0 && diff.removed.len() as f64 > limit * diff.live_before as f64
     {
         return Err(SyncError::TooManyRemoved {
+            entry,
             removing: diff.removed.len(),
             live: diff.live_before,
             percent: 100.0 * diff.removed.len() as f64 / diff.live_before as f64,
@@ -400,13 +419,16 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             requests: fetched.requests as i32,
             bytes: fetched.bytes as i64,
             at: &at,
-            elapsed_ms: at_elapsed_ms,
+            started,
+            elapsed_ms: 0.0,
             warnings: &registry.warnings,
         },
     );
-    let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
-    poll(&format!(
-        "stored {} models ({} new, {} updated, {} removed) in {duration_ms} ms",
+    // The run's row and the summary give the same figure: the row's finished_at -
+    // started_at.
+    let duration_ms = written.duration_ms;
+    crate::pg::progress::summary(&format!(
+        "{entry} stored {} models ({} new, {} updated, {} removed)",
         registry.models.len(),
         written.inserted,
         written.updated,
