@@ -445,7 +445,88 @@ $$;
 COMMENT ON FUNCTION model_cost(text, bigint, bigint, bigint, bigint, integer, timestamptz) IS
 'USD cost of a request (exact numeric): prompt_tokens (all input tokens, cached ones included) and completion_tokens at the model''s prices, cached_prompt_tokens at input_cache_read and cache_write_tokens at input_cache_write where the model has them, requests at the per-request price; long-context overrides apply when prompt_tokens is strictly greater than their min_prompt_tokens; the discount is applied to the total. at => a past time uses the price in force then (openrouter_price_history). NULL for a variable price (decided by the router per request) and when any argument but at is NULL; an error for an unknown model.';
 
--- openrouter_health counts live labs as openrouter_labs does.
+-- pg_cron for every role: openrouter_cron_status() (SECURITY DEFINER) reads the settings
+-- and pg_cron's tables for them; an unscheduled job's failures are history.
+-- What pg_cron says about the sync's job in this database, whoever asks: the settings that
+-- tell whether pg_cron is loaded are readable only by superusers (and pg_read_all_settings),
+-- and cron.job shows each role only its own jobs, so a monitoring role would be told "ok"
+-- while the superuser's job fails. SECURITY DEFINER (the extension's owner, a superuser),
+-- with a pinned search_path; it returns only what health reports about this database's
+-- openrouter_sync jobs.
+CREATE FUNCTION @extschema@.openrouter_cron_status(
+    OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+BEGIN
+    problem := @extschema@.openrouter_cron_problem();
+    IF problem IS NOT NULL THEN
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
+                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
+                    ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name;
+        -- Failures of a job still scheduled: after openrouter_unschedule() an old job's
+        -- failure is history, not the current state.
+        EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
+                     JOIN cron.job j ON j.jobid = d.jobid
+                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
+                      AND d.status = 'failed'
+                    ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure;
+    EXCEPTION WHEN undefined_table OR undefined_column THEN
+        NULL;  -- a pg_cron without these tables: nothing to report
+    END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs).';
+
+CREATE OR REPLACE FUNCTION openrouter_schedule(schedule text DEFAULT '0 2 * * *', job_name text DEFAULT 'openrouter-sync')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text := (@extschema@.openrouter_cron_status()).problem;
+    command text;
+    job     bigint;
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
+            HINT = 'pg_cron needs: shared_preload_libraries = ''pg_cron'', cron.database_name = ''' || current_database()
+                   || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron. Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
+    END IF;
+    command := format('SELECT %I.openrouter_sync()',
+                      (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                        WHERE e.extname = 'openrouter_registry'));
+    -- cron.schedule(name, ...) replaces a job of the same name: rescheduling never duplicates.
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING job_name, schedule, command;
+    RETURN job;
+END
+$$;
+COMMENT ON FUNCTION openrouter_schedule(text, text) IS 'Registers (or replaces) the pg_cron job job_name running openrouter_sync() in this database on schedule (cron syntax, UTC; default daily at 02:00). Returns the job id. Needs pg_cron.';
+
+CREATE OR REPLACE FUNCTION openrouter_unschedule(job_name text DEFAULT 'openrouter-sync') RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text := (@extschema@.openrouter_cron_status()).problem;
+    found_job boolean;
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'openrouter_unschedule: %', problem USING ERRCODE = '55000';
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1)' INTO found_job USING job_name;
+    IF found_job THEN
+        EXECUTE 'SELECT cron.unschedule($1)' USING job_name;
+    END IF;
+    RETURN found_job;
+END
+$$;
+COMMENT ON FUNCTION openrouter_unschedule(text) IS 'Removes the pg_cron job job_name; false if there was none.';
+
+-- openrouter_health counts live labs as openrouter_labs does, and asks openrouter_cron_status().
 CREATE OR REPLACE FUNCTION openrouter_health(max_age interval DEFAULT '25 hours')
 RETURNS TABLE (status text, last_success timestamptz, hours_since_success numeric, is_stale boolean,
                live_models bigint, deprecated_models bigint, labs bigint, last_run_id bigint,
@@ -472,20 +553,9 @@ BEGIN
                                                'repriced', r.repriced, 'prices_changed', r.prices_changed,
                                                'renamed', r.renamed, 'context_changed', r.context_changed);
     END IF;
-    IF @extschema@.openrouter_cron_problem() IS NULL THEN
-        BEGIN
-            EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
-                        WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
-                        ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name;
-            -- job_run_details keeps the command: failures stay visible after unscheduling.
-            EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
-                        WHERE d.command LIKE '%openrouter_sync(%' AND d.database = current_database()
-                          AND d.status = 'failed'
-                        ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure;
-        EXCEPTION WHEN insufficient_privilege OR undefined_table OR undefined_column THEN
-            NULL;  -- this role cannot see pg_cron's tables: leave schedule and failures empty
-        END;
-    END IF;
+    SELECT c.schedule, c.job_name, c.last_failure_at, c.last_failure
+      INTO schedule, job_name, last_failure_at, last_failure
+      FROM @extschema@.openrouter_cron_status() c;
     status := CASE
         WHEN last_success IS NULL AND last_failure_at IS NULL THEN 'never synced'
         WHEN last_failure_at IS NOT NULL AND (last_success IS NULL OR last_failure_at > last_success) THEN 'failing'
@@ -494,7 +564,9 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron schedule if any, and the last failed pg_cron run it can see (time and error).';
+COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron job of this database if any, and the last failed run of that job (time and error), whichever role asks.';
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval),
+      @extschema@.openrouter_cron_status() TO PUBLIC;
 
 GRANT SELECT ON openrouter_models, openrouter_models_all, openrouter_labs, openrouter_labs_all TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),

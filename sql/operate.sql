@@ -42,13 +42,47 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync in this database, or null when it can.';
 
+-- What pg_cron says about the sync's job in this database, whoever asks: the settings that
+-- tell whether pg_cron is loaded are readable only by superusers (and pg_read_all_settings),
+-- and cron.job shows each role only its own jobs, so a monitoring role would be told "ok"
+-- while the superuser's job fails. SECURITY DEFINER (the extension's owner, a superuser),
+-- with a pinned search_path; it returns only what health reports about this database's
+-- openrouter_sync jobs.
+CREATE FUNCTION @extschema@.openrouter_cron_status(
+    OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+BEGIN
+    problem := @extschema@.openrouter_cron_problem();
+    IF problem IS NOT NULL THEN
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
+                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
+                    ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name;
+        -- Failures of a job still scheduled: after openrouter_unschedule() an old job's
+        -- failure is history, not the current state.
+        EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
+                     JOIN cron.job j ON j.jobid = d.jobid
+                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
+                      AND d.status = 'failed'
+                    ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure;
+    EXCEPTION WHEN undefined_table OR undefined_column THEN
+        NULL;  -- a pg_cron without these tables: nothing to report
+    END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs).';
+
 CREATE FUNCTION openrouter_schedule(schedule text DEFAULT '0 2 * * *', job_name text DEFAULT 'openrouter-sync')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
-    problem text := @extschema@.openrouter_cron_problem();
+    problem text := (@extschema@.openrouter_cron_status()).problem;
     command text;
     job     bigint;
 BEGIN
@@ -72,7 +106,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
-    problem text := @extschema@.openrouter_cron_problem();
+    problem text := (@extschema@.openrouter_cron_status()).problem;
     found_job boolean;
 BEGIN
     IF problem IS NOT NULL THEN
@@ -113,20 +147,9 @@ BEGIN
                                                'repriced', r.repriced, 'prices_changed', r.prices_changed,
                                                'renamed', r.renamed, 'context_changed', r.context_changed);
     END IF;
-    IF @extschema@.openrouter_cron_problem() IS NULL THEN
-        BEGIN
-            EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
-                        WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
-                        ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name;
-            -- job_run_details keeps the command: failures stay visible after unscheduling.
-            EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
-                        WHERE d.command LIKE '%openrouter_sync(%' AND d.database = current_database()
-                          AND d.status = 'failed'
-                        ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure;
-        EXCEPTION WHEN insufficient_privilege OR undefined_table OR undefined_column THEN
-            NULL;  -- this role cannot see pg_cron's tables: leave schedule and failures empty
-        END;
-    END IF;
+    SELECT c.schedule, c.job_name, c.last_failure_at, c.last_failure
+      INTO schedule, job_name, last_failure_at, last_failure
+      FROM @extschema@.openrouter_cron_status() c;
     status := CASE
         WHEN last_success IS NULL AND last_failure_at IS NULL THEN 'never synced'
         WHEN last_failure_at IS NOT NULL AND (last_success IS NULL OR last_failure_at > last_success) THEN 'failing'
@@ -135,9 +158,10 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron schedule if any, and the last failed pg_cron run it can see (time and error).';
+COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron job of this database if any, and the last failed run of that job (time and error), whichever role asks.';
 
-GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval),
+      @extschema@.openrouter_cron_status() TO PUBLIC;
 
 -- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
 REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),

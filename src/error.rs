@@ -68,6 +68,66 @@ pub enum SyncError {
     Insecure(String),
 }
 
+/// Users never see Rust frames. pgrx attaches a captured backtrace to the DETAIL of errors
+/// that pass through Rust (a cancel or statement_timeout noticed in a sync included) when
+/// RUST_BACKTRACE is set in the server's environment: RUST_LIB_BACKTRACE=0 turns off
+/// `std::backtrace::Backtrace::capture()` alone (set before any capture, which caches it;
+/// from shared_preload_libraries the postmaster's backends inherit it). An explicit
+/// RUST_LIB_BACKTRACE is left as it is.
+pub fn no_rust_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // Loading a library: no other thread of this process reads the environment now.
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+}
+
+thread_local! {
+    /// The key of the running sync, if any: never shown (see `redact`).
+    static SECRET: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Remembers the key the sync sends, so that `redact` hides it wherever it shows up (a
+/// server may echo the request's headers in its error body).
+pub fn hide_secret(key: Option<&str>) {
+    SECRET.with(|s| *s.borrow_mut() = key.filter(|k| k.len() >= 4).map(String::from));
+}
+
+/// `text` without the sync's key, anything that looks like an OpenRouter key (`sk-or-...`),
+/// or a bearer token: each becomes `***`. Every message, hint and warning passes here.
+pub fn redact(text: &str) -> String {
+    let mut out = match SECRET.with(|s| s.borrow().clone()) {
+        Some(key) => text.replace(&key, "***"),
+        None => text.to_string(),
+    };
+    for marker in ["sk-or-", "Bearer ", "bearer ", "BEARER "] {
+        out = redact_after(&out, marker, marker != "sk-or-");
+    }
+    out
+}
+
+/// Replaces the token following each `marker` with `***` (keeping the marker unless it is
+/// part of the token).
+fn redact_after(text: &str, marker: &str, keep_marker: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(marker) {
+        let after = &rest[i + marker.len()..];
+        let token = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.~+/=".contains(c)))
+            .unwrap_or(after.len());
+        out.push_str(&rest[..i]);
+        if token == 0 {
+            out.push_str(marker);
+        } else {
+            out.push_str(if keep_marker { marker } else { "" });
+            out.push_str("***");
+        }
+        rest = &after[token..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether a body came from a function's argument (its name is where the URL would be)
 /// rather than from a URL.
 fn is_payload(url: &str) -> bool {
@@ -162,8 +222,12 @@ impl SyncError {
             "25006" => PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
             _ => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         };
-        let hint = self.hint();
-        let mut report = ErrorReport::new(code, format!("openrouter: {self}"), "openrouter_sync");
+        let hint = redact(&self.hint());
+        let mut report = ErrorReport::new(
+            code,
+            redact(&format!("openrouter: {self}")),
+            "openrouter_sync",
+        );
         if !hint.is_empty() {
             report = report.set_hint(hint);
         }
@@ -232,6 +296,21 @@ mod tests {
             safe_url("http://127.0.0.1:9/x?api_key=sk-123&limit=5"),
             "http://127.0.0.1:9/x?api_key=***&limit=5"
         );
+    }
+
+    #[test]
+    fn keys_are_never_shown() {
+        hide_secret(Some("my-own-key-1234"));
+        assert_eq!(
+            redact("bad request: Authorization: Bearer my-own-key-1234; also my-own-key-1234"),
+            "bad request: Authorization: Bearer ***; also ***"
+        );
+        hide_secret(None);
+        assert_eq!(
+            redact("echo: sk-or-v1-0123456789abcdef, authorization: bearer abc.def"),
+            "echo: ***, authorization: bearer ***"
+        );
+        assert_eq!(redact("Bearer  and sk-or-"), "Bearer  and sk-or-");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub(crate) fn try_run(
     let started = Instant::now();
     let mut cfg = settings::fetch_config();
     cfg.api_key = settings::api_key()?;
+    crate::error::hide_secret(cfg.api_key.as_deref());
     let base = map::api_base(&cfg.url);
     http::check_url(&base)?;
     let wanted: Option<Vec<String>> = model_ids.map(|v| v.into_iter().flatten().collect());
@@ -148,7 +149,10 @@ pub(crate) fn try_run(
     let unlisted = map::providers_from_endpoints(&listed, &mapped);
 
     for (model, why) in failed.iter().take(20) {
-        warning!("openrouter: the endpoints of {model} were not synced: {why}");
+        warning!(
+            "openrouter: the endpoints of {model} were not synced: {}",
+            crate::error::redact(&why.to_string())
+        );
     }
     if failed.len() > 20 {
         warning!(
@@ -157,7 +161,10 @@ pub(crate) fn try_run(
         );
     }
     if let Some(e) = &providers_error {
-        warning!("openrouter: the providers list was not synced: {e}");
+        warning!(
+            "openrouter: the providers list was not synced: {}",
+            crate::error::redact(&e.to_string())
+        );
     }
     for w in warnings.iter().take(20) {
         warning!("openrouter: {w}");

@@ -112,6 +112,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         Source::Api => {
             let mut cfg = settings::fetch_config();
             cfg.api_key = settings::api_key()?;
+            crate::error::hide_secret(cfg.api_key.as_deref());
             let mut poll_and_prepare = |message: &str| {
                 poll(message);
                 if read_before.is_none() {
@@ -306,7 +307,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         registry.labs.len()
     ));
     for w in registry.warnings.iter().take(20) {
-        warning!("openrouter: {w}");
+        warning!("openrouter: {}", crate::error::redact(w));
     }
     if registry.warnings.len() > 20 {
         warning!(
@@ -421,7 +422,12 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
             at: &at,
             started,
             elapsed_ms: 0.0,
-            warnings: &registry.warnings,
+            warnings: &registry
+                .warnings
+                .iter()
+                .take(100)
+                .map(|w| crate::error::redact(w))
+                .collect::<Vec<_>>(),
         },
     );
     // The run's row and the summary give the same figure: the row's finished_at -

@@ -458,4 +458,89 @@ mod tests {
             "USD per prompt (input) token; null when variable (is_variable_price)."
         );
     }
+
+    // 1 and 4: health and scheduling for roles other than a superuser; an unscheduled job's
+    // failure is history.
+    #[pg_test]
+    fn health_and_schedule_for_other_roles() {
+        run("SET client_min_messages = warning");
+        run("CREATE EXTENSION IF NOT EXISTS pg_cron");
+        let job = one::<i64>("SELECT openrouter_schedule()");
+        run(&format!(
+            "INSERT INTO cron.job_run_details (jobid, runid, job_pid, database, username, command, status, return_message, start_time, end_time)
+             VALUES ({job}, 1, 1, current_database(), current_user, 'SELECT public.openrouter_sync()', 'failed',
+                     'ERROR:  openrouter: could not connect', now(), now())"
+        ));
+        run("CREATE ROLE or_monitor");
+        run("CREATE ROLE or_scheduler IN ROLE openrouter_admin");
+        run("GRANT USAGE ON SCHEMA cron TO or_scheduler");
+        err("SELECT 1"); // pg_temp.err, created as the superuser
+                         // A monitoring role sees the superuser's job and its failure.
+        run("SET LOCAL ROLE or_monitor");
+        assert_eq!(
+            text("SELECT concat_ws(' | ', status, schedule, job_name, last_failure) FROM openrouter_health()"),
+            "failing | 0 2 * * * | openrouter-sync | ERROR:  openrouter: could not connect"
+        );
+        run("RESET ROLE");
+        // A member of openrouter_admin passes the check of pg_cron's settings.
+        run("SET LOCAL ROLE or_scheduler");
+        let e = err("SELECT openrouter_schedule('0 3 * * *', 'openrouter-sync-2')");
+        run("RESET ROLE");
+        assert!(
+            !e.contains("shared_preload_libraries") && !e.contains("pg_read_all_settings"),
+            "{e}"
+        );
+        // Unscheduled, the job's failure is no longer the current state.
+        assert!(one::<bool>("SELECT openrouter_unschedule()"));
+        run("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'openrouter-sync-2'");
+        assert_eq!(
+            text("SELECT status || ' ' || (last_failure IS NULL) FROM openrouter_health()"),
+            "never synced true"
+        );
+    }
+
+    // 11. A workload ranks by the cost model_cost() gives, and returns it.
+    #[pg_test]
+    fn cheapest_for_a_workload() {
+        run("SET client_min_messages = warning");
+        load(NEW, "");
+        assert!(one::<bool>(
+            "SELECT bool_and(c.cost = model_cost(c.id, 10000, 1000)) AND count(*) = 20
+               FROM cheapest_models(100000, 20, prompt_tokens => 10000, completion_tokens => 1000) c"
+        ));
+        // Cheapest first by that cost, which orders otherwise than the prompt price.
+        let by_cost = text("SELECT string_agg(id, ',' ORDER BY n) FROM (SELECT id, row_number() OVER () AS n FROM cheapest_models(100000, 30, exclude_free => true, prompt_tokens => 10000, completion_tokens => 1000)) x");
+        let expected = text("SELECT string_agg(id, ',' ORDER BY c, p, cp, id) FROM (
+                               SELECT id, model_cost(id, 10000, 1000) AS c, prompt_price AS p, completion_price AS cp FROM openrouter_models
+                                WHERE context_length > 100000 AND NOT is_variable_price AND NOT is_free
+                                ORDER BY 2, 3, 4, 1 LIMIT 30) x");
+        assert_eq!(by_cost, expected);
+        assert_ne!(
+            by_cost,
+            text(
+                "SELECT string_agg(id, ',') FROM cheapest_models(100000, 30, exclude_free => true)"
+            )
+        );
+    }
+
+    // 5. The key is never shown, even when the server echoes it back.
+    #[pg_test]
+    fn the_key_is_never_shown() {
+        let key = "sk-or-v1-0123456789abcdef0123456789abcdef";
+        let server = TestServer::start(move |_, _| {
+            crate::tests::testkit::Reply::json(
+                400,
+                format!(
+                    r#"{{"error":{{"message":"bad request; headers were Authorization: Bearer {key}"}}}}"#
+                ),
+            )
+        });
+        point_at(&server.models_url());
+        run(&format!("SET openrouter.api_key = '{key}'"));
+        let e = err("SELECT openrouter_sync()");
+        assert!(e.starts_with("58000: openrouter: GET"), "{e}");
+        assert!(!e.contains(key) && !e.contains("0123456789abcdef"), "{e}");
+        assert!(e.ends_with("Authorization: Bearer ***"), "{e}");
+        run("RESET openrouter.api_key");
+    }
 }
