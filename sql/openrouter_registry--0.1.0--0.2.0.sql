@@ -493,8 +493,15 @@ DECLARE
 BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
-            HINT = 'pg_cron needs: shared_preload_libraries = ''pg_cron'', cron.database_name = ''' || current_database()
-                   || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron. Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
+            -- Only what is missing: the restart steps only when pg_cron is not loaded or runs
+            -- its jobs from another database.
+            HINT = CASE WHEN problem LIKE 'the pg_cron extension is not created%'
+                        THEN 'Run CREATE EXTENSION pg_cron in this database (as a superuser).'
+                        WHEN problem LIKE 'pg_cron runs jobs from database%'
+                        THEN 'Set cron.database_name = ''' || current_database() || ''' in postgresql.conf and restart, then CREATE EXTENSION pg_cron here.'
+                        ELSE 'pg_cron needs: shared_preload_libraries = ''pg_cron'', cron.database_name = ''' || current_database()
+                             || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron.' END
+                   || ' Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
     END IF;
     command := format('SELECT %I.openrouter_sync()',
                       (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
