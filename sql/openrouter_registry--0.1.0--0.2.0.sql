@@ -76,6 +76,10 @@ SELECT t.id,
        coalesce(l.data->>'name', t.data->>'provider')           AS lab_name,
        t.data->>'base_id'                                       AS base_id,
        t.data->>'variant'                                       AS variant,
+       coalesce(t.data->'is_alias' = 'true'::jsonb, false)      AS is_alias,
+       CASE jsonb_typeof(t.data->'alias_target')
+            WHEN 'object' THEN t.data->'alias_target'->>'slug'
+            WHEN 'string' THEN t.data->>'alias_target' END      AS alias_target,
        (t.data->'pricing'->>'prompt')::numeric                  AS prompt_price,
        (t.data->'pricing'->>'completion')::numeric              AS completion_price,
        trim_scale((t.data->'pricing'->>'prompt')::numeric * 1000000) AS prompt_price_per_million,
@@ -175,10 +179,12 @@ COMMENT ON VIEW openrouter_labs IS 'Live labs (model authors: at least one live 
 -- without _all take their columns' comments from those with.
 COMMENT ON COLUMN openrouter_models_all.id IS 'Model id as the API names it (''openai/gpt-4o'', ''meta-llama/llama-3.3-70b-instruct:free'').';
 COMMENT ON COLUMN openrouter_models_all.name IS 'Display name (''OpenAI: GPT-4o'').';
-COMMENT ON COLUMN openrouter_models_all.lab IS 'The lab (model author) id: the id up to its first / (''openai''). Stored as data->>''provider'', the seed''s key; openrouter_endpoints.provider is the inference host instead.';
+COMMENT ON COLUMN openrouter_models_all.lab IS 'The lab (model author) id: the id up to its first /, without the ~ of an alias (''openai''). Stored as data->>''provider'', the seed''s key; openrouter_endpoints.provider is the inference host instead.';
 COMMENT ON COLUMN openrouter_models_all.lab_name IS 'The lab''s display name (openrouter_labs.name), or its id when unknown.';
 COMMENT ON COLUMN openrouter_models_all.base_id IS 'The id without its :variant suffix.';
 COMMENT ON COLUMN openrouter_models_all.variant IS 'The :variant suffix of the id (''free'', ''thinking'', ''exacto''), or null.';
+COMMENT ON COLUMN openrouter_models_all.is_alias IS 'An alias (''~anthropic/claude-opus-latest''): the API routes it to another model of its lab, whose price it shows; cheapest_models() leaves aliases out unless include_aliases => true.';
+COMMENT ON COLUMN openrouter_models_all.alias_target IS 'The model an alias routes to (the API''s alias_target slug), when the API says; null otherwise.';
 COMMENT ON COLUMN openrouter_models_all.prompt_price IS 'USD per prompt (input) token; null when variable (is_variable_price).';
 COMMENT ON COLUMN openrouter_models_all.completion_price IS 'USD per completion (output) token; null when variable (is_variable_price).';
 COMMENT ON COLUMN openrouter_models_all.prompt_price_per_million IS 'USD per million prompt tokens (prompt_price * 1,000,000).';
@@ -330,7 +336,8 @@ CREATE FUNCTION cheapest_models(
     lab                  text    DEFAULT NULL,
     prompt_tokens        bigint  DEFAULT NULL,
     completion_tokens    bigint  DEFAULT NULL,
-    cached_prompt_tokens bigint  DEFAULT 0)
+    cached_prompt_tokens bigint  DEFAULT 0,
+    include_aliases      boolean DEFAULT false)
 RETURNS TABLE (id text, name text, lab_id text, lab_name text,
                prompt_price numeric, completion_price numeric,
                prompt_price_per_million numeric, completion_price_per_million numeric,
@@ -357,12 +364,13 @@ AS $$
                AND (modality IS NULL OR t.data->'modalities' ? (SELECT @extschema@.openrouter_modality(modality)))
                AND (feature IS NULL OR t.data->'features' ? (SELECT @extschema@.openrouter_feature(feature)))
                AND (lab IS NULL OR t.data->>'provider' = (SELECT @extschema@.openrouter_lab_id(lab)))
+               AND (include_aliases OR left(s.model_id, 1) <> '~')
              ORDER BY cost, s.prompt_price, s.completion_price, s.model_id
              LIMIT max_results) c
      ORDER BY c.cost, c.prompt_price, c.completion_price, c.model_id
 $$;
-COMMENT ON FUNCTION cheapest_models(integer, integer, boolean, text, text, text, bigint, bigint, bigint) IS
-'The max_results cheapest live models with more than context_above tokens of context (strictly more: a model with exactly context_above is left out), by prompt price, then completion price, then id; or, given a workload (prompt_tokens, completion_tokens, cached_prompt_tokens), by the exact USD cost model_cost() gives for it (returned as cost). Variable-price (router) and deprecated models are never returned. Prices: USD per token, and per million. Filters, any case: exclude_free (drops models whose prompt and completion are both free, :free variants included), modality (input or output: text, image, file, audio, video), feature (function_calling or tools, tool_choice, structured_outputs, json_mode or response_format, reasoning, web_search, logprobs, streaming), lab (its id, ''openai'', or its name, ''OpenAI''). An unknown filter value is an error listing the valid ones.';
+COMMENT ON FUNCTION cheapest_models(integer, integer, boolean, text, text, text, bigint, bigint, bigint, boolean) IS
+'The max_results cheapest live models with more than context_above tokens of context (strictly more: a model with exactly context_above is left out), by prompt price, then completion price, then id; or, given a workload (prompt_tokens, completion_tokens, cached_prompt_tokens), by the exact USD cost model_cost() gives for it (returned as cost). Variable-price (router) and deprecated models are never returned. Prices: USD per token, and per million. Filters, any case: exclude_free (drops models whose prompt and completion are both free, :free variants included), modality (input or output: text, image, file, audio, video), feature (function_calling or tools, tool_choice, structured_outputs, json_mode or response_format, reasoning, web_search, logprobs, streaming), lab (its id, ''openai'', or its name, ''OpenAI''). An unknown filter value is an error listing the valid ones. Aliases (''~openai/gpt-latest'', priced like the model they route to) are left out unless include_aliases => true.';
 
 -- model_cost: NULL for a variable price and for NULL arguments.
 CREATE OR REPLACE FUNCTION model_cost(

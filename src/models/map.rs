@@ -32,7 +32,14 @@ const KNOWN_FIELDS: &[&str] = &[
     "knowledge_cutoff",
     "reasoning",
     "benchmarks",
+    "alias_target",
 ];
+
+/// The lab of an id's prefix: an alias (`~anthropic/claude-opus-latest`, listed by the API
+/// since 2026) belongs to the lab without the `~`.
+pub fn lab_of_prefix(prefix: &str) -> &str {
+    prefix.strip_prefix('~').unwrap_or(prefix)
+}
 
 /// One model, ready to store.
 #[derive(Debug, Clone)]
@@ -80,7 +87,12 @@ impl MappedModel {
     pub fn lab(&self) -> &str {
         self.id
             .split_once('/')
-            .map_or(self.id.as_str(), |(lab, _)| lab)
+            .map_or(self.id.as_str(), |(lab, _)| lab_of_prefix(lab))
+    }
+
+    /// An alias (`~anthropic/claude-opus-latest`): routes to another model of its lab.
+    pub fn is_alias(&self) -> bool {
+        self.id.starts_with('~')
     }
 
     /// `things.data` as JSON text (empty once encoded or released).
@@ -275,6 +287,10 @@ struct ModelData<'a> {
     benchmarks: Option<&'a RawValue>,
     variant: Option<&'a str>,
     base_id: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_alias: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias_target: Option<&'a RawValue>,
     deprecated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     deprecated_reason: Option<&'static str>,
@@ -599,6 +615,7 @@ fn map_one(
     };
     let Some((lab, _)) = id
         .split_once('/')
+        .map(|(lab, rest)| (lab_of_prefix(lab), rest))
         .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
     else {
         w.push(format!(
@@ -756,6 +773,8 @@ fn map_one(
         benchmarks: raw(&obj, "benchmarks"),
         variant,
         base_id,
+        is_alias: id.starts_with('~'),
+        alias_target: raw(&obj, "alias_target"),
         deprecated: expired,
         deprecated_reason: expired.then_some("expired"),
         metadata: Metadata {
@@ -798,7 +817,8 @@ pub fn map_labs(models: &[MappedModel]) -> Vec<MappedLab> {
                 order.push(m.lab().to_string());
                 LabAccumulator::default()
             })
-            .add(&m.id, m.name.as_deref());
+            // An alias's name ("OpenAI GPT Latest") does not name its lab: the others do.
+            .add(&m.id, m.name.as_deref().filter(|_| !m.is_alias()));
     }
     order
         .iter()

@@ -454,7 +454,8 @@ mod tests {
         );
         assert_eq!(missing, "");
         assert_eq!(
-            text("SELECT col_description('openrouter_models'::regclass, 7)"),
+            text("SELECT col_description('openrouter_models'::regclass, a.attnum) FROM pg_attribute a
+                   WHERE a.attrelid = 'openrouter_models'::regclass AND a.attname = 'prompt_price'"),
             "USD per prompt (input) token; null when variable (is_variable_price)."
         );
     }
@@ -542,5 +543,62 @@ mod tests {
         assert!(!e.contains(key) && !e.contains("0123456789abcdef"), "{e}");
         assert!(e.ends_with("Authorization: Bearer ***"), "{e}");
         run("RESET openrouter.api_key");
+    }
+
+    // 14. Alias models (~lab/...): their lab is the lab, they are marked, and cheapest_models
+    // leaves them out unless asked. A registry of our own in the API's shape (the shared
+    // fixtures predate aliases): both shapes of alias_target, and a name without a colon.
+    #[pg_test]
+    fn alias_models_belong_to_their_lab() {
+        run("SET client_min_messages = warning");
+        let model = |id: &str, name: &str, prompt: &str, extra: &str| {
+            format!(
+                r#"{{"id": "{id}", "name": "{name}", "context_length": 200000, "architecture": {{"modality": "text->text", "input_modalities": ["text"], "output_modalities": ["text"]}},
+                    "pricing": {{"prompt": "{prompt}", "completion": "0.000075"}}, "supported_parameters": ["tools"]{extra}}}"#
+            )
+        };
+        let body = format!(
+            r#"{{"data": [{}, {}, {}, {}]}}"#,
+            model(
+                "anthropic/claude-opus-4.1",
+                "Anthropic: Claude Opus 4.1",
+                "0.000015",
+                ""
+            ),
+            model(
+                "~anthropic/claude-opus-latest",
+                "Anthropic: Claude Opus Latest",
+                "0.000015",
+                r#", "alias_target": {"name": "Anthropic: Claude Opus 4.1", "slug": "anthropic/claude-opus-4.1"}"#
+            ),
+            model("openai/gpt-5", "OpenAI: GPT-5", "0.00000125", ""),
+            model("~openai/gpt-latest", "OpenAI GPT Latest", "0.00000125", ""),
+        );
+        Spi::run_with_args("SELECT openrouter_sync_from_text($1)", &[body.into()]).unwrap();
+        assert_eq!(
+            text("SELECT string_agg(id || '=' || name, ',' ORDER BY id) FROM openrouter_labs"),
+            "anthropic=Anthropic,openai=OpenAI"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns = 'labs' AND id LIKE '~%'"),
+            0
+        );
+        assert_eq!(
+            text("SELECT string_agg(concat_ws(' ', id, lab, is_alias, coalesce(alias_target, '-')), ', ' ORDER BY id) FROM openrouter_models WHERE is_alias"),
+            "~anthropic/claude-opus-latest anthropic true anthropic/claude-opus-4.1, ~openai/gpt-latest openai true -"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM relationships WHERE from_id = 'anthropic'"),
+            2
+        );
+        assert_eq!(
+            text("SELECT string_agg(id, ',') FROM cheapest_models(0)"),
+            "openai/gpt-5,anthropic/claude-opus-4.1"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM cheapest_models(0, include_aliases => true)"),
+            4
+        );
+        assert_eq!(count("SELECT count(*) FROM things WHERE ns = 'models' AND data->'extra' ? 'alias_target'"), 0);
     }
 }
