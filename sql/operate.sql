@@ -128,11 +128,32 @@ END
 $$;
 COMMENT ON FUNCTION openrouter_unschedule(text) IS 'Removes the pg_cron job job_name; false if there was none.';
 
+-- openrouter.api_key stored where every role can read it: ALTER DATABASE/ROLE ... SET
+-- (pg_db_role_setting) succeeds in a session that has not loaded the library. One line per
+-- place, with the statement that removes it.
+CREATE FUNCTION @extschema@.openrouter_exposed_key() RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+    SELECT format('openrouter.api_key is stored in pg_db_role_setting, readable by every role: run %s',
+                  CASE WHEN s.setdatabase <> 0 AND s.setrole <> 0
+                       THEN format('ALTER ROLE %I IN DATABASE %I RESET openrouter.api_key', r.rolname, d.datname)
+                       WHEN s.setdatabase <> 0 THEN format('ALTER DATABASE %I RESET openrouter.api_key', d.datname)
+                       WHEN s.setrole <> 0 THEN format('ALTER ROLE %I RESET openrouter.api_key', r.rolname)
+                       ELSE 'ALTER ROLE ALL RESET openrouter.api_key' END)
+      FROM pg_catalog.pg_db_role_setting s
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+     WHERE EXISTS (SELECT 1 FROM unnest(s.setconfig) c WHERE c LIKE 'openrouter.api\_key=%')
+     ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_exposed_key() IS 'Where openrouter.api_key is stored in pg_db_role_setting (ALTER DATABASE/ROLE ... SET), which every role can read, each with the ALTER ... RESET that removes it; no row when nowhere. openrouter_health() reports it and every sync warns.';
+
 CREATE FUNCTION openrouter_health(max_age interval DEFAULT '25 hours')
 RETURNS TABLE (status text, last_success timestamptz, hours_since_success numeric, is_stale boolean,
                live_models bigint, deprecated_models bigint, labs bigint, last_run_id bigint,
                last_run_duration_ms numeric, last_run_changes jsonb, schedule text, job_name text,
-               last_failure_at timestamptz, last_failure text)
+               last_failure_at timestamptz, last_failure text, exposed_key text)
 LANGUAGE plpgsql STABLE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
@@ -157,7 +178,9 @@ BEGIN
     SELECT c.schedule, c.job_name, c.last_failure_at, c.last_failure
       INTO schedule, job_name, last_failure_at, last_failure
       FROM @extschema@.openrouter_cron_status() c;
+    exposed_key := (SELECT string_agg(k, '; ') FROM @extschema@.openrouter_exposed_key() k);
     status := CASE
+        WHEN exposed_key IS NOT NULL THEN 'key exposed'
         WHEN last_success IS NULL AND last_failure_at IS NULL THEN 'never synced'
         WHEN last_failure_at IS NOT NULL AND (last_success IS NULL OR last_failure_at > last_success) THEN 'failing'
         WHEN is_stale THEN 'stale'
@@ -165,7 +188,7 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron job of this database if any, and the last failed run of that job (time and error), whichever role asks.';
+COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (key exposed, ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron job of this database if any, and the last failed run of that job (time and error), whichever role asks; exposed_key says where openrouter.api_key is stored readable by every role (pg_db_role_setting) and how to remove it.';
 
 GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval),
       @extschema@.openrouter_cron_status() TO PUBLIC;

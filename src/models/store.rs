@@ -24,6 +24,17 @@ pub struct Written {
     pub duration_ms: f64,
 }
 
+/// Where openrouter.api_key is stored readable by every role (see openrouter_exposed_key()).
+pub fn exposed_key() -> Vec<String> {
+    Spi::connect(|client| -> R<Vec<String>> {
+        client
+            .select("SELECT k FROM openrouter_exposed_key() k", None, &[])?
+            .map(|r| r.get::<String>(1).map(Option::unwrap_or_default))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// The data time (openrouter_sync_runs.as_of) of the last sync when it is not before `as_of`:
 /// a snapshot loaded with as_of must be newer than everything stored.
 pub fn last_sync_not_before(as_of: &str) -> Option<String> {

@@ -72,6 +72,10 @@ pub enum Source {
 }
 
 pub fn run(source: Source, force: bool) -> pgrx::JsonB {
+    // Said loudly on every sync until it is removed: every role can read it there.
+    for where_and_fix in store::exposed_key() {
+        warning!("openrouter: {where_and_fix}");
+    }
     let result = try_run(source, force);
     // The registry (tens of MB at scale) is freed by now: give the memory back to the OS
     // instead of leaving it in this backend's heap.

@@ -601,4 +601,22 @@ mod tests {
         );
         assert_eq!(count("SELECT count(*) FROM things WHERE ns = 'models' AND data->'extra' ? 'alias_target'"), 0);
     }
+
+    // 5. A key stored in pg_db_role_setting (ALTER DATABASE ... SET in a session that had not
+    // loaded the library) is found and reported, with the statement that removes it.
+    #[pg_test]
+    fn a_key_in_the_catalog_is_reported() {
+        run("SET client_min_messages = warning");
+        // As a session without the library would store it (the check hook refuses it here).
+        run("INSERT INTO pg_db_role_setting (setdatabase, setrole, setconfig)
+             SELECT oid, 0, '{openrouter.api_key=sk-or-v1-stored}' FROM pg_database WHERE datname = current_database()");
+        assert_eq!(
+            text("SELECT status || ' | ' || exposed_key FROM openrouter_health()"),
+            "key exposed | openrouter.api_key is stored in pg_db_role_setting, readable by every role: run ALTER DATABASE pgrx_tests RESET openrouter.api_key"
+        );
+        run("DELETE FROM pg_db_role_setting WHERE setconfig = '{openrouter.api_key=sk-or-v1-stored}'");
+        assert!(one::<bool>(
+            "SELECT exposed_key IS NULL FROM openrouter_health()"
+        ));
+    }
 }
