@@ -585,7 +585,7 @@ mod tests {
         );
         assert_eq!(
             text("SELECT string_agg(concat_ws(' ', id, lab, is_alias, coalesce(alias_target, '-')), ', ' ORDER BY id) FROM openrouter_models WHERE is_alias"),
-            "~anthropic/claude-opus-latest anthropic true anthropic/claude-opus-4.1, ~openai/gpt-latest openai true -"
+            "~anthropic/claude-opus-latest anthropic t anthropic/claude-opus-4.1, ~openai/gpt-latest openai t -"
         );
         assert_eq!(
             count("SELECT count(*) FROM relationships WHERE from_id = 'anthropic'"),
