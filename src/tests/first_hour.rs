@@ -449,7 +449,6 @@ mod tests {
                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v')
                 AND (c.relname LIKE 'openrouter_%' OR c.relname IN ('things', 'relationships'))
-                AND c.relname NOT IN ('openrouter_endpoints', 'openrouter_providers', 'openrouter_model_quality')
                 AND col_description(c.oid, a.attnum) IS NULL",
         );
         assert_eq!(missing, "");
