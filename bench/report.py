@@ -188,14 +188,15 @@ def cmd_phases(results, log):
     rows = [r for r in load_results(results) if r["contender"] == "ours"]
     notices = {}
     for ts, pid, app, level, msg in read_log(log):
-        if level == "NOTICE" and msg.startswith("openrouter: "):
+        # Progress is logged at DEBUG1, the summary as a NOTICE ("openrouter_sync stored ...").
+        if level in ("NOTICE", "DEBUG") and msg.startswith("openrouter: "):
             notices.setdefault(app, []).append((ts, msg[len("openrouter: "):]))
     table = {}
     for r in rows:
         ev = notices.get(r["app"], [])
         fetched = [ts for ts, m in ev if m.startswith("fetched page")]
         mapped = [ts for ts, m in ev if m.startswith("mapped")]
-        stored = [ts for ts, m in ev if m.startswith("stored")]
+        stored = [ts for ts, m in ev if m.startswith("stored") or m.startswith("openrouter_sync stored")]
         if not (fetched and mapped and stored):
             continue
         d = table.setdefault((r["payload"], r["phase"]), {k: [] for k in ("fetch", "map", "store", "end", "total", "dur")})

@@ -168,7 +168,7 @@ unix_socket_directories = ''          # TCP on loopback only
 dynamic_library_path = '$BENCH_DIR/lib:\$libdir'   # the release .so under test, not the system one
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %a: '      # bench/report.py reads NOTICE times per application_name
-log_min_messages = notice
+log_min_messages = debug1   # a sync's progress is logged at DEBUG1, its summary as a NOTICE
 EOF
 echo "host all all 127.0.0.1/32 trust" >"$PGDATA_DIR/pg_hba.conf"
 as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 start >/dev/null \
@@ -322,6 +322,39 @@ cheapest() {  # DB SLUG LABEL: plan + latency of cheapest_models(100000); append
   python3 "$HERE/report.py" cheapest "$label" "$f" >>"$BENCH_DIR/report/4-cheapest.txt"
 }
 
+reads() {  # DB: every view and read function of the README, with its plan and execution time
+  local db=$1 q f=$BENCH_DIR/report/4b-reads.txt
+  local queries=(
+    "SELECT * FROM openrouter_models"
+    "SELECT * FROM openrouter_models_all"
+    "SELECT * FROM openrouter_labs"
+    "SELECT * FROM openrouter_labs_all"
+    "SELECT * FROM openrouter_endpoints"
+    "SELECT * FROM openrouter_providers"
+    "SELECT * FROM openrouter_model_quality"
+    "SELECT * FROM openrouter_models WHERE id = 'openai/gpt-4o'"
+    "SELECT * FROM cheapest_models(100000)"
+    "SELECT * FROM cheapest_models(100000, exclude_free => true)"
+    "SELECT * FROM cheapest_models(0, feature => 'tools')"
+    "SELECT * FROM cheapest_models(0, modality => 'image')"
+    "SELECT * FROM cheapest_models(0, lab => 'OpenAI')"
+    "SELECT * FROM cheapest_models(100000, prompt_tokens => 10000, completion_tokens => 1000)"
+    "SELECT model_cost('openai/gpt-4o', 10000, 1000)"
+    "SELECT id, model_cost(id, 10000, 1000) FROM openrouter_models"
+    "SELECT * FROM openrouter_price_at('openai/gpt-4o', now())"
+    "SELECT * FROM openrouter_changes(now() - interval '1 day')"
+    "SELECT * FROM openrouter_health()"
+    "SELECT * FROM best_value_models(100000)"
+  )
+  {
+    echo "targets: under 50 ms for a single-model question, under 1 s for a full view"
+    for q in "${queries[@]}"; do
+      echo "== $q"
+      psql_ "$db" -c "EXPLAIN (ANALYZE, BUFFERS) $q" | sed 's/^/   /'
+    done
+  } >"$f" 2>&1
+}
+
 diag_sync() {  # PHASE: one sync of ours with auto_explain logging every SPI statement
   PGAPPNAME="bench:diag:$1" psql_ ours >/dev/null 2>>"$NOTICES" <<SQL
 LOAD 'auto_explain';
@@ -385,6 +418,8 @@ for k in 1 "$SCALE"; do
     cheapest ours 1 "database ours, after the syncs above (no manual ANALYZE)"
     psql_ ours -c "ANALYZE things, openrouter_model_state"
     cheapest ours 2 "database ours, after ANALYZE things, openrouter_model_state"
+    say "$payload: every view and read function, with its plan"
+    reads ours
     # what a new user sees: a new database, one sync, then the query. Autovacuum would
     # analyze things within about a minute (autovacuum_naptime); it is off for both tables
     # so that the measurement is of that first minute every time.
@@ -415,7 +450,8 @@ report() {
   echo "---- peak backend memory during our ${SCALE}x sync"; cat "$BENCH_DIR/report/2-rss.txt"; echo
   echo "---- table sizes after the ${SCALE}x sync"; cat "$BENCH_DIR/report/3-sizes.txt"
   echo "---- cheapest_models(100000) at ${SCALE}x"; cat "$BENCH_DIR/report/4-cheapest.txt"
-  echo "---- where our sync spends its time (medians; from NOTICE times in the server log)"; cat "$BENCH_DIR/report/5-phases.txt"; echo
+  echo "---- every view and read function at ${SCALE}x"; sed -n 's/^== /  /p; s/^ *Execution Time: /      execution /p' "$BENCH_DIR/report/4b-reads.txt"; echo "  (plans: $BENCH_DIR/report/4b-reads.txt)"; echo
+  echo "---- where our sync spends its time (medians; from the progress messages in the server log)"; cat "$BENCH_DIR/report/5-phases.txt"; echo
   echo "---- SPI statements of one ${SCALE}x sync (auto_explain, untimed run)"; cat "$BENCH_DIR/report/6-diag.txt"; echo
   cat "$BENCH_DIR/report/9-table.txt"
   echo "bench took $((SECONDS - T_START)) s; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

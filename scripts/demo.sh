@@ -18,7 +18,9 @@ if [[ ${1:-} == stop ]]; then cluster_stop "$DEMO_DIR"; say "stopped"; exit 0; f
 "$ROOT/scripts/setup.sh"
 # A fresh throwaway cluster each run: the demo never depends on what an earlier run left.
 cluster_stop "$DEMO_DIR"; rm -rf "$DEMO_DIR"
-cluster_start "$DEMO_DIR" "$DEMO_PORT"
+# The library preloaded (as the README's setup says): openrouter.* settings exist in every
+# session, so SHOW openrouter.api_url works before any function of the extension has run.
+EXTRA_PRELOAD=openrouter_registry cluster_start "$DEMO_DIR" "$DEMO_PORT"
 psql_() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$DEMO_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
 SERVE_PID=""

@@ -33,10 +33,14 @@ CREATE INDEX openrouter_model_state_live_by_price_idx ON openrouter_model_state
 CREATE VIEW openrouter_models_all AS
 SELECT t.id,
        t.data->>'name'                                          AS name,
-       t.data->>'provider'                                      AS provider,
+       t.data->>'provider'                                      AS lab,
        coalesce(l.data->>'name', t.data->>'provider')           AS lab_name,
        t.data->>'base_id'                                       AS base_id,
        t.data->>'variant'                                       AS variant,
+       coalesce(t.data->'is_alias' = 'true'::jsonb, false)      AS is_alias,
+       CASE jsonb_typeof(t.data->'alias_target')
+            WHEN 'object' THEN t.data->'alias_target'->>'slug'
+            WHEN 'string' THEN t.data->>'alias_target' END      AS alias_target,
        (t.data->'pricing'->>'prompt')::numeric                  AS prompt_price,
        (t.data->'pricing'->>'completion')::numeric              AS completion_price,
        trim_scale((t.data->'pricing'->>'prompt')::numeric * 1000000) AS prompt_price_per_million,
@@ -44,10 +48,14 @@ SELECT t.id,
        (t.data->'pricing'->>'request')::numeric                 AS request_price,
        (t.data->'pricing'->>'image')::numeric                   AS image_price,
        (t.data->'pricing'->>'audio')::numeric                   AS audio_price,
+       trim_scale((t.data->'pricing'->>'audio')::numeric * 1000000) AS audio_price_per_million,
        (t.data->'pricing'->>'web_search')::numeric              AS web_search_price,
        (t.data->'pricing'->>'internal_reasoning')::numeric      AS internal_reasoning_price,
+       trim_scale((t.data->'pricing'->>'internal_reasoning')::numeric * 1000000) AS internal_reasoning_price_per_million,
        (t.data->'pricing'->>'input_cache_read')::numeric        AS input_cache_read_price,
+       trim_scale((t.data->'pricing'->>'input_cache_read')::numeric * 1000000) AS input_cache_read_price_per_million,
        (t.data->'pricing'->>'input_cache_write')::numeric       AS input_cache_write_price,
+       trim_scale((t.data->'pricing'->>'input_cache_write')::numeric * 1000000) AS input_cache_write_price_per_million,
        (t.data->'pricing'->>'discount')::numeric                AS discount,
        t.data->'pricing'                                        AS pricing,
        coalesce(t.data->'variable_price' = 'true'::jsonb, false) AS is_variable_price,
@@ -56,6 +64,7 @@ SELECT t.id,
        (t.data->>'context_length')::integer                     AS context_length,
        (t.data->'top_provider'->>'max_completion_tokens')::integer AS max_completion_tokens,
        (t.data->'top_provider'->>'is_moderated')::boolean       AS is_moderated,
+       t.data->'architecture'->>'modality'                      AS modality,
        @extschema@.openrouter_text_array(t.data->'input_modalities')        AS input_modalities,
        @extschema@.openrouter_text_array(t.data->'output_modalities')       AS output_modalities,
        @extschema@.openrouter_text_array(t.data->'modalities')              AS modalities,
@@ -95,66 +104,232 @@ CREATE VIEW openrouter_models AS
 SELECT * FROM openrouter_models_all WHERE NOT is_deprecated;
 COMMENT ON VIEW openrouter_models IS 'Models listed by the API at the last sync and not past their expiration date, one typed column per field. Prices are numeric USD per token (null when variable: see is_variable_price); *_per_million columns are the same per million tokens.';
 
-CREATE VIEW openrouter_labs AS
+-- One definition of a live lab, used everywhere (openrouter_labs, openrouter_health): a lab
+-- with at least one live model. One pass: the live models grouped by lab, joined to the labs.
+CREATE VIEW openrouter_labs_all AS
 SELECT l.id,
        l.data->>'name'                                       AS name,
        l.content                                             AS description,
        l.data->>'website'                                    AS website,
        (l.data->>'founded')::integer                         AS founded,
        l.data->>'headquarters'                               AS headquarters,
-       m.live_models                                         AS model_count,
-       m.models,
+       coalesce(m.model_count, 0)                            AS model_count,
+       coalesce(m.models, '{}')                              AS models,
        m.cheapest_prompt_price,
+       trim_scale(m.cheapest_prompt_price * 1000000)         AS cheapest_prompt_price_per_million,
        m.max_context_length,
-       coalesce(l.data->'deprecated' = 'true'::jsonb, false) AS is_deprecated,
+       m.model_count IS NULL                                 AS is_deprecated,
        l.created_at                                          AS first_seen,
        l.updated_at                                          AS last_seen
   FROM @extschema@.things l
-  LEFT JOIN LATERAL (
-        SELECT count(*)::integer AS live_models,
-               array_agg(o.id ORDER BY o.id) AS models,
-               min(o.prompt_price) AS cheapest_prompt_price,
-               max(o.context_length) AS max_context_length
-          FROM openrouter_models o WHERE o.provider = l.id) m ON true
+  LEFT JOIN (SELECT o.lab,
+                    count(*)::integer AS model_count,
+                    array_agg(o.id ORDER BY o.id) AS models,
+                    min(o.prompt_price) AS cheapest_prompt_price,
+                    max(o.context_length) AS max_context_length
+               FROM @extschema@.openrouter_models o
+              GROUP BY o.lab) m ON m.lab = l.id
  WHERE l.ns = 'labs' AND l.type = 'Lab';
-COMMENT ON VIEW openrouter_labs IS 'Labs (model authors) with their display name, curated facts where known, and their live models.';
+COMMENT ON VIEW openrouter_labs_all IS 'Every lab (model author) ever synced, with its display name, curated facts where known and its live models; is_deprecated when it has no live model.';
 
+CREATE VIEW openrouter_labs AS
+SELECT * FROM openrouter_labs_all WHERE NOT is_deprecated;
+COMMENT ON VIEW openrouter_labs IS 'Live labs (model authors: at least one live model) with their display name, curated facts where known, and their live models. openrouter_labs_all has the others too.';
+
+-- Every column of the analyst's views says what it holds and in which unit; the views
+-- without _all take their columns' comments from those with.
+COMMENT ON COLUMN openrouter_models_all.id IS 'Model id as the API names it (''openai/gpt-4o'', ''meta-llama/llama-3.3-70b-instruct:free'').';
+COMMENT ON COLUMN openrouter_models_all.name IS 'Display name (''OpenAI: GPT-4o'').';
+COMMENT ON COLUMN openrouter_models_all.lab IS 'The lab (model author) id: the id up to its first /, without the ~ of an alias (''openai''). Stored as data->>''provider'', the seed''s key; openrouter_endpoints.provider is the inference host instead.';
+COMMENT ON COLUMN openrouter_models_all.lab_name IS 'The lab''s display name (openrouter_labs.name), or its id when unknown.';
+COMMENT ON COLUMN openrouter_models_all.base_id IS 'The id without its :variant suffix.';
+COMMENT ON COLUMN openrouter_models_all.variant IS 'The :variant suffix of the id (''free'', ''thinking'', ''exacto''), or null.';
+COMMENT ON COLUMN openrouter_models_all.is_alias IS 'An alias (''~anthropic/claude-opus-latest''): the API routes it to another model of its lab, whose price it shows; cheapest_models() leaves aliases out unless include_aliases => true.';
+COMMENT ON COLUMN openrouter_models_all.alias_target IS 'The model an alias routes to (the API''s alias_target slug), when the API says; null otherwise.';
+COMMENT ON COLUMN openrouter_models_all.prompt_price IS 'USD per prompt (input) token; null when variable (is_variable_price).';
+COMMENT ON COLUMN openrouter_models_all.completion_price IS 'USD per completion (output) token; null when variable (is_variable_price).';
+COMMENT ON COLUMN openrouter_models_all.prompt_price_per_million IS 'USD per million prompt tokens (prompt_price * 1,000,000).';
+COMMENT ON COLUMN openrouter_models_all.completion_price_per_million IS 'USD per million completion tokens (completion_price * 1,000,000).';
+COMMENT ON COLUMN openrouter_models_all.request_price IS 'USD per request, on top of the token prices; null when the API gives none.';
+COMMENT ON COLUMN openrouter_models_all.image_price IS 'USD per input image; null when the API gives none.';
+COMMENT ON COLUMN openrouter_models_all.audio_price IS 'USD per audio input token; null when the API gives none.';
+COMMENT ON COLUMN openrouter_models_all.audio_price_per_million IS 'USD per million audio input tokens.';
+COMMENT ON COLUMN openrouter_models_all.web_search_price IS 'USD per web search; null when the API gives none.';
+COMMENT ON COLUMN openrouter_models_all.internal_reasoning_price IS 'USD per internal reasoning token; null when the API gives none.';
+COMMENT ON COLUMN openrouter_models_all.internal_reasoning_price_per_million IS 'USD per million internal reasoning tokens.';
+COMMENT ON COLUMN openrouter_models_all.input_cache_read_price IS 'USD per prompt token read from the cache; null when the API gives none (then model_cost() uses prompt_price).';
+COMMENT ON COLUMN openrouter_models_all.input_cache_read_price_per_million IS 'USD per million prompt tokens read from the cache.';
+COMMENT ON COLUMN openrouter_models_all.input_cache_write_price IS 'USD per prompt token written to the cache; null when the API gives none (then model_cost() uses prompt_price).';
+COMMENT ON COLUMN openrouter_models_all.input_cache_write_price_per_million IS 'USD per million prompt tokens written to the cache.';
+COMMENT ON COLUMN openrouter_models_all.discount IS 'Fraction taken off the total cost (0.25 = 25%); null for none.';
+COMMENT ON COLUMN openrouter_models_all.pricing IS 'Every price key as stored (USD per token, per request, per image or per search), overrides included.';
+COMMENT ON COLUMN openrouter_models_all.is_variable_price IS 'The API priced the model "-1": the router decides the price per request (prompt_price and completion_price are null).';
+COMMENT ON COLUMN openrouter_models_all.is_free IS 'Prompt and completion both cost 0.';
+COMMENT ON COLUMN openrouter_models_all.context_length IS 'Context window in tokens.';
+COMMENT ON COLUMN openrouter_models_all.max_completion_tokens IS 'Most tokens one completion may have (the top provider''s limit), or null.';
+COMMENT ON COLUMN openrouter_models_all.is_moderated IS 'The top provider moderates requests.';
+COMMENT ON COLUMN openrouter_models_all.modality IS 'The API''s architecture.modality, inputs->outputs (''text+image->text'').';
+COMMENT ON COLUMN openrouter_models_all.input_modalities IS 'What the model takes (text, image, file, audio, video), sorted.';
+COMMENT ON COLUMN openrouter_models_all.output_modalities IS 'What the model produces, sorted.';
+COMMENT ON COLUMN openrouter_models_all.modalities IS 'input_modalities and output_modalities together, sorted.';
+COMMENT ON COLUMN openrouter_models_all.features IS 'What the supported parameters allow: function_calling, tool_choice, structured_outputs, json_mode, reasoning, web_search, logprobs, streaming.';
+COMMENT ON COLUMN openrouter_models_all.supported_parameters IS 'Request parameters the model accepts, as the API lists them.';
+COMMENT ON COLUMN openrouter_models_all.supports_tools IS 'Takes tools (function calling).';
+COMMENT ON COLUMN openrouter_models_all.supports_vision IS 'Takes images as input.';
+COMMENT ON COLUMN openrouter_models_all.supports_reasoning IS 'Has a reasoning mode.';
+COMMENT ON COLUMN openrouter_models_all.supports_structured_outputs IS 'Takes a JSON schema for its output.';
+COMMENT ON COLUMN openrouter_models_all.supports_json_mode IS 'Takes response_format (JSON mode).';
+COMMENT ON COLUMN openrouter_models_all.supports_web_search IS 'Takes web_search_options.';
+COMMENT ON COLUMN openrouter_models_all.generates_images IS 'Outputs images.';
+COMMENT ON COLUMN openrouter_models_all.tokenizer IS 'Tokenizer family (architecture.tokenizer).';
+COMMENT ON COLUMN openrouter_models_all.instruct_type IS 'Instruction format (architecture.instruct_type), or null.';
+COMMENT ON COLUMN openrouter_models_all.parameters IS 'Parameter count as stated in the id or name (''70B'', ''30B-A3B''), or null.';
+COMMENT ON COLUMN openrouter_models_all.parameters_billions IS 'Total parameters, in billions.';
+COMMENT ON COLUMN openrouter_models_all.active_parameters_billions IS 'Active parameters per token (mixture of experts), in billions.';
+COMMENT ON COLUMN openrouter_models_all.released IS 'Date the model was added to the API (from created).';
+COMMENT ON COLUMN openrouter_models_all.knowledge_cutoff IS 'Training data cutoff date, when the API gives it.';
+COMMENT ON COLUMN openrouter_models_all.expiration_date IS 'Date the API stops serving the model, when announced; after it the model is deprecated.';
+COMMENT ON COLUMN openrouter_models_all.canonical_slug IS 'The API''s permanent slug of the model.';
+COMMENT ON COLUMN openrouter_models_all.hugging_face_id IS 'Hugging Face repository id, or null.';
+COMMENT ON COLUMN openrouter_models_all.benchmarks IS 'Benchmark scores as the API gives them (jsonb).';
+COMMENT ON COLUMN openrouter_models_all.reasoning IS 'The API''s reasoning settings of the model (jsonb).';
+COMMENT ON COLUMN openrouter_models_all.is_deprecated IS 'Removed upstream (missing from a sync) or past its expiration_date.';
+COMMENT ON COLUMN openrouter_models_all.deprecated_at IS 'When a sync first saw the model missing or expired.';
+COMMENT ON COLUMN openrouter_models_all.deprecated_reason IS '''removed'' or ''expired''.';
+COMMENT ON COLUMN openrouter_models_all.description IS 'The API''s description.';
+COMMENT ON COLUMN openrouter_models_all.first_seen IS 'When a sync first stored the model (the snapshot''s as_of for an archived one).';
+COMMENT ON COLUMN openrouter_models_all.last_seen IS 'When a sync last listed the model.';
+COMMENT ON COLUMN openrouter_labs_all.id IS 'Lab id: the model id prefix (''openai'').';
+COMMENT ON COLUMN openrouter_labs_all.name IS 'Display name, from the models'' names (''Mistral: Devstral Small'' -> Mistral) or curated.';
+COMMENT ON COLUMN openrouter_labs_all.description IS 'What the lab is, where known.';
+COMMENT ON COLUMN openrouter_labs_all.website IS 'Web site, where known.';
+COMMENT ON COLUMN openrouter_labs_all.founded IS 'Year founded, where known.';
+COMMENT ON COLUMN openrouter_labs_all.headquarters IS 'Headquarters, where known.';
+COMMENT ON COLUMN openrouter_labs_all.model_count IS 'Live models.';
+COMMENT ON COLUMN openrouter_labs_all.models IS 'Ids of the live models, sorted.';
+COMMENT ON COLUMN openrouter_labs_all.cheapest_prompt_price IS 'Lowest prompt price of its live models, USD per token.';
+COMMENT ON COLUMN openrouter_labs_all.cheapest_prompt_price_per_million IS 'Lowest prompt price of its live models, USD per million tokens.';
+COMMENT ON COLUMN openrouter_labs_all.max_context_length IS 'Largest context window of its live models, in tokens.';
+COMMENT ON COLUMN openrouter_labs_all.is_deprecated IS 'No live model (a live lab has at least one; openrouter_labs lists only those).';
+COMMENT ON COLUMN openrouter_labs_all.first_seen IS 'When a sync first stored the lab.';
+COMMENT ON COLUMN openrouter_labs_all.last_seen IS 'When a sync last listed the lab.';
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT v.view, a.attname, col_description(('@extschema@.' || v.view || '_all')::regclass, a.attnum) AS comment
+               FROM (VALUES ('openrouter_models'), ('openrouter_labs')) v(view)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = ('@extschema@.' || v.view)::regclass AND a.attnum > 0
+    LOOP
+        EXECUTE format('COMMENT ON COLUMN @extschema@.%I.%I IS %L', c.view, c.attname, c.comment);
+    END LOOP;
+END
+$$;
+
+-- cheapest_models() filters as a person types them: any case, the API's words and the
+-- columns' words. Each returns the stored value to look for, or raises listing the valid ones.
+CREATE FUNCTION @extschema@.openrouter_feature(feature text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT
+AS $$
+DECLARE
+    valid text[] := '{function_calling,tool_choice,structured_outputs,json_mode,reasoning,web_search,logprobs,streaming}';
+    f text := regexp_replace(lower(btrim(feature)), '^supports_', '');
+BEGIN
+    f := CASE f WHEN 'tools' THEN 'function_calling' WHEN 'tool_calling' THEN 'function_calling'
+                WHEN 'response_format' THEN 'json_mode' ELSE f END;
+    IF NOT f = ANY(valid) THEN
+        RAISE EXCEPTION 'cheapest_models: unknown feature %', quote_literal(feature) USING ERRCODE = '22023',
+            HINT = 'Valid features: ' || array_to_string(valid, ', ') || ' (also tools for function_calling, response_format for json_mode; any case).';
+    END IF;
+    RETURN f;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_feature(text) IS 'A feature as cheapest_models() takes it (any case; tools or function_calling, response_format or json_mode; a supports_ prefix ignored), as stored in things.data->''features''; an error listing the valid ones for anything else.';
+
+CREATE FUNCTION @extschema@.openrouter_modality(modality text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE STRICT
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    valid text[] := '{text,image,file,audio,video}';
+    m text := lower(btrim(modality));
+BEGIN
+    IF NOT m = ANY(valid) AND NOT EXISTS (SELECT 1 FROM things t WHERE t.ns = 'models' AND t.data->'modalities' ? m) THEN
+        RAISE EXCEPTION 'cheapest_models: unknown modality %', quote_literal(modality) USING ERRCODE = '22023',
+            HINT = 'Valid modalities: ' || array_to_string(valid, ', ') || ' (input or output; any case).';
+    END IF;
+    RETURN m;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_modality(text) IS 'A modality as cheapest_models() takes it (any case), as stored in things.data->''modalities''; an error listing the valid ones for anything else.';
+
+CREATE FUNCTION @extschema@.openrouter_lab_id(lab text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE STRICT
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_id text;
+BEGIN
+    SELECT l.id INTO found_id FROM things l
+     WHERE l.ns = 'labs' AND (l.id = lower(btrim(lab)) OR lower(l.data->>'name') = lower(btrim(lab)))
+     ORDER BY l.id = lower(btrim(lab)) DESC, l.id LIMIT 1;
+    IF found_id IS NULL THEN
+        RAISE EXCEPTION 'cheapest_models: unknown lab %', quote_literal(lab) USING ERRCODE = '22023',
+            HINT = 'Valid labs (id or name, any case): '
+                   || coalesce((SELECT string_agg(o.id, ', ' ORDER BY o.id) FROM openrouter_labs o), 'none yet (sync first)') || '.';
+    END IF;
+    RETURN found_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_lab_id(text) IS 'The id of a lab given by its id or its display name, any case (''OpenAI'' -> ''openai''); an error listing the live labs for anything else.';
+
+-- LANGUAGE sql, one SELECT: the planner inlines it, folds the arguments, and reads
+-- openrouter_model_state_live_by_price_idx in order when no workload is given (the cost is
+-- then a constant NULL, which orders nothing). The filters' lookups run once (InitPlans).
 CREATE FUNCTION cheapest_models(
-    min_context   integer,
-    max_results   integer DEFAULT 10,
-    exclude_free  boolean DEFAULT false,
-    modality      text    DEFAULT NULL,
-    feature       text    DEFAULT NULL,
-    lab           text    DEFAULT NULL)
-RETURNS TABLE (id text, name text, provider text, lab_name text,
+    context_above        integer,
+    max_results          integer DEFAULT 10,
+    exclude_free         boolean DEFAULT false,
+    modality             text    DEFAULT NULL,
+    feature              text    DEFAULT NULL,
+    lab                  text    DEFAULT NULL,
+    prompt_tokens        bigint  DEFAULT NULL,
+    completion_tokens    bigint  DEFAULT NULL,
+    cached_prompt_tokens bigint  DEFAULT 0,
+    include_aliases      boolean DEFAULT false)
+RETURNS TABLE (id text, name text, lab_id text, lab_name text,
                prompt_price numeric, completion_price numeric,
                prompt_price_per_million numeric, completion_price_per_million numeric,
-               context_length integer, variant text)
+               context_length integer, variant text, cost numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT t.id, t.data->>'name', t.data->>'provider',
-           coalesce((SELECT l.data->>'name' FROM @extschema@.things l WHERE l.ns = 'labs' AND l.id = t.data->>'provider'),
-                    t.data->>'provider'),
-           s.prompt_price,
-           s.completion_price,
-           trim_scale(s.prompt_price * 1000000),
-           trim_scale(s.completion_price * 1000000),
-           s.context_length,
-           t.data->>'variant'
-      FROM @extschema@.openrouter_model_state s
-      JOIN @extschema@.things t ON t.ns = 'models' AND t.id = s.model_id
-     WHERE NOT s.deprecated AND s.prompt_price IS NOT NULL AND s.completion_price IS NOT NULL
-       AND s.context_length > min_context
-       AND t.type = 'Model'
-       AND (NOT exclude_free OR NOT (s.prompt_price = 0 AND s.completion_price = 0))
-       AND (modality IS NULL OR t.data->'modalities' ? modality)
-       AND (feature IS NULL OR t.data->'features' ? feature)
-       AND (lab IS NULL OR t.data->>'provider' = lab)
-     ORDER BY s.prompt_price, s.completion_price, s.model_id
-     LIMIT max_results
+    SELECT c.id, c.name, c.lab_id, c.lab_name, c.prompt_price, c.completion_price,
+           trim_scale(c.prompt_price * 1000000), trim_scale(c.completion_price * 1000000),
+           c.context_length, c.variant, c.cost
+      FROM (SELECT t.id, t.data->>'name' AS name, t.data->>'provider' AS lab_id,
+                   coalesce((SELECT l.data->>'name' FROM @extschema@.things l WHERE l.ns = 'labs' AND l.id = t.data->>'provider'),
+                            t.data->>'provider') AS lab_name,
+                   s.prompt_price, s.completion_price, s.context_length, t.data->>'variant' AS variant,
+                   s.model_id,
+                   CASE WHEN prompt_tokens IS NOT NULL OR completion_tokens IS NOT NULL
+                        THEN @extschema@.model_cost(s.model_id, coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0),
+                                                    coalesce(cached_prompt_tokens, 0)) END AS cost
+              FROM @extschema@.openrouter_model_state s
+              JOIN @extschema@.things t ON t.ns = 'models' AND t.id = s.model_id
+             WHERE NOT s.deprecated AND s.prompt_price IS NOT NULL AND s.completion_price IS NOT NULL
+               AND s.context_length > context_above
+               AND t.type = 'Model'
+               AND (NOT exclude_free OR NOT (s.prompt_price = 0 AND s.completion_price = 0))
+               AND (modality IS NULL OR t.data->'modalities' ? (SELECT @extschema@.openrouter_modality(modality)))
+               AND (feature IS NULL OR t.data->'features' ? (SELECT @extschema@.openrouter_feature(feature)))
+               AND (lab IS NULL OR t.data->>'provider' = (SELECT @extschema@.openrouter_lab_id(lab)))
+               AND (include_aliases OR left(s.model_id, 1) <> '~')
+             ORDER BY cost, s.prompt_price, s.completion_price, s.model_id
+             LIMIT max_results) c
+     ORDER BY c.cost, c.prompt_price, c.completion_price, c.model_id
 $$;
-COMMENT ON FUNCTION cheapest_models(integer, integer, boolean, text, text, text) IS
-'The max_results cheapest live models with more than min_context tokens of context, by prompt price, then completion price, then id. Variable-price (router) and deprecated models are never returned. Filters: exclude_free (drops models whose prompt and completion are both free, :free variants included), modality (input or output, e.g. ''image''), feature (e.g. ''function_calling'', ''reasoning''), lab (e.g. ''openai'').';
+COMMENT ON FUNCTION cheapest_models(integer, integer, boolean, text, text, text, bigint, bigint, bigint, boolean) IS
+'The max_results cheapest live models with more than context_above tokens of context (strictly more: a model with exactly context_above is left out), by prompt price, then completion price, then id; or, given a workload (prompt_tokens, completion_tokens, cached_prompt_tokens), by the exact USD cost model_cost() gives for it (returned as cost). Variable-price (router) and deprecated models are never returned. Prices: USD per token, and per million. Filters, any case: exclude_free (drops models whose prompt and completion are both free, :free variants included), modality (input or output: text, image, file, audio, video), feature (function_calling or tools, tool_choice, structured_outputs, json_mode or response_format, reasoning, web_search, logprobs, streaming), lab (its id, ''openai'', or its name, ''OpenAI''). An unknown filter value is an error listing the valid ones. Aliases (''~openai/gpt-latest'', priced like the model they route to) are left out unless include_aliases => true.';
 
 CREATE FUNCTION @extschema@.openrouter_price_at(model_id text, at timestamptz)
 RETURNS TABLE (valid_from timestamptz, valid_to timestamptz, prompt_price numeric,
@@ -189,6 +364,11 @@ DECLARE
     write_p  numeric;
     cost     numeric;
 BEGIN
+    -- NULL in, NULL out (the function is not STRICT only because at => NULL means now).
+    IF model_id IS NULL OR prompt_tokens IS NULL OR completion_tokens IS NULL OR cached_prompt_tokens IS NULL
+       OR cache_write_tokens IS NULL OR requests IS NULL THEN
+        RETURN NULL;
+    END IF;
     IF prompt_tokens < 0 OR completion_tokens < 0 OR cached_prompt_tokens < 0 OR cache_write_tokens < 0 OR requests < 0 THEN
         RAISE EXCEPTION 'model_cost: token and request counts cannot be negative' USING ERRCODE = '22023';
     END IF;
@@ -211,8 +391,7 @@ BEGIN
         END IF;
     END IF;
     IF p->>'prompt' IS NULL OR p->>'completion' IS NULL THEN
-        RAISE EXCEPTION 'model_cost: % has a variable price (decided by the router per request)', model_id
-            USING ERRCODE = '22023';
+        RETURN NULL;  -- a variable price: the router decides it per request
     END IF;
     prompt_p := (p->>'prompt')::numeric;
     compl_p  := (p->>'completion')::numeric;
@@ -242,7 +421,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION model_cost(text, bigint, bigint, bigint, bigint, integer, timestamptz) IS
-'USD cost of a request (exact numeric): prompt_tokens (all input tokens, cached ones included) and completion_tokens at the model''s prices, cached_prompt_tokens at input_cache_read and cache_write_tokens at input_cache_write where the model has them, requests at the per-request price; long-context overrides apply when prompt_tokens is strictly greater than their min_prompt_tokens; the discount is applied to the total. at => a past time uses the price in force then (openrouter_price_history). Errors for an unknown model or a variable price.';
+'USD cost of a request (exact numeric): prompt_tokens (all input tokens, cached ones included) and completion_tokens at the model''s prices, cached_prompt_tokens at input_cache_read and cache_write_tokens at input_cache_write where the model has them, requests at the per-request price; long-context overrides apply when prompt_tokens is strictly greater than their min_prompt_tokens; the discount is applied to the total. at => a past time uses the price in force then (openrouter_price_history). NULL for a variable price (decided by the router per request) and when any argument but at is NULL; an error for an unknown model.';
 
 CREATE FUNCTION openrouter_changes(since timestamptz)
 RETURNS TABLE (changed_at timestamptz, model_id text, change text, old_value jsonb, new_value jsonb, run_id bigint)
@@ -255,4 +434,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION openrouter_changes(timestamptz) IS 'What the syncs since a time changed: added, removed, returned, expired, repriced (old and new prompt/completion prices), prices_changed (other price keys), renamed, context_changed.';
 
-GRANT SELECT ON openrouter_models, openrouter_models_all, openrouter_labs TO PUBLIC;
+GRANT SELECT ON openrouter_models, openrouter_models_all, openrouter_labs, openrouter_labs_all TO PUBLIC;

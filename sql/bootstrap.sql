@@ -215,14 +215,16 @@ CREATE TABLE openrouter_sync_runs (
     pages           integer NOT NULL,
     requests        integer NOT NULL,
     bytes           bigint NOT NULL,
-    warnings        text[] NOT NULL DEFAULT '{}'
+    warnings        text[] NOT NULL DEFAULT '{}',
+    as_of           timestamptz NOT NULL
 );
 COMMENT ON TABLE openrouter_sync_runs IS 'One row per successful sync. A failed sync changes nothing, this table included; under pg_cron its error is in cron.job_run_details.';
 COMMENT ON COLUMN openrouter_sync_runs.id IS 'Run number.';
 COMMENT ON COLUMN openrouter_sync_runs.started_at IS 'When the sync started (before the fetch).';
+COMMENT ON COLUMN openrouter_sync_runs.as_of IS 'The time the sync stamped its data with (things.updated_at, price periods, change log): the clock when it took its lock, or the as_of given to openrouter_sync_from_text/_json for an archived snapshot.';
 COMMENT ON COLUMN openrouter_sync_runs.finished_at IS 'When the sync finished writing (the transaction commits right after).';
-COMMENT ON COLUMN openrouter_sync_runs.duration_ms IS 'Wall time of the whole sync, fetch included, in milliseconds.';
-COMMENT ON COLUMN openrouter_sync_runs.source IS 'URL fetched (credentials removed), or ''openrouter_sync_from_json'' for an offline payload.';
+COMMENT ON COLUMN openrouter_sync_runs.duration_ms IS 'Wall time of the whole sync, fetch included, in milliseconds: finished_at - started_at (the summary''s duration_ms).';
+COMMENT ON COLUMN openrouter_sync_runs.source IS 'URL fetched (credentials removed), or the function given the payload offline (''openrouter_sync_from_text'' or ''openrouter_sync_from_json'').';
 COMMENT ON COLUMN openrouter_sync_runs.forced IS 'Run with force => true (the removal guard was overridden).';
 COMMENT ON COLUMN openrouter_sync_runs.models IS 'Models in the response (after skipping unusable ones and duplicates).';
 COMMENT ON COLUMN openrouter_sync_runs.labs IS 'Labs in the response.';

@@ -119,9 +119,9 @@ SELECT p.id,
        p.created_at                                              AS first_seen,
        p.updated_at                                              AS last_seen
   FROM @extschema@.things p
-  LEFT JOIN LATERAL (
-        SELECT count(*)::integer AS endpoints, count(DISTINCT o.model_id)::integer AS models
-          FROM openrouter_endpoints o WHERE o.provider = p.id) e ON true
+  -- One pass: the live endpoints grouped by provider, joined to the providers.
+  LEFT JOIN (SELECT o.provider, count(*)::integer AS endpoints, count(DISTINCT o.model_id)::integer AS models
+               FROM openrouter_endpoints o GROUP BY o.provider) e ON e.provider = p.id
  WHERE p.ns = 'providers' AND p.type = 'Provider';
 COMMENT ON VIEW openrouter_providers IS 'Inference providers: name, headquarters, datacenters (country codes), policy and status page URLs, and how many live endpoints and models they serve. is_listed is false for a provider known only from an endpoint (missing from GET /providers).';
 
@@ -208,6 +208,61 @@ AS $$
 $$;
 COMMENT ON FUNCTION best_value_models(integer, integer, numeric, numeric, numeric, boolean) IS
 'Live models with more than min_context tokens of context and an Artificial Analysis intelligence index, most intelligence per dollar first: intelligence_index / blended price (USD per million tokens, 3 prompt : 1 completion, the usual blend). best_endpoint is the provider endpoint with the lowest median latency that meets max_latency_ms (milliseconds) and min_uptime (percent, last 30 minutes); with either filter set, models without such an endpoint are left out. Free models are left out unless exclude_free => false (then they come first).';
+
+-- Every column of the endpoints views says what it holds and in which unit.
+COMMENT ON COLUMN openrouter_endpoints.id IS 'Endpoint id: ''<model id>@<provider tag>''.';
+COMMENT ON COLUMN openrouter_endpoints.model_id IS 'The model served (openrouter_models.id).';
+COMMENT ON COLUMN openrouter_endpoints.model_name IS 'The model''s display name.';
+COMMENT ON COLUMN openrouter_endpoints.provider IS 'The inference provider (its slug, openrouter_providers.id): who serves the model, not its lab.';
+COMMENT ON COLUMN openrouter_endpoints.provider_name IS 'The provider''s display name.';
+COMMENT ON COLUMN openrouter_endpoints.tag IS 'The provider''s tag of the endpoint (slug, and a variant such as /fp8).';
+COMMENT ON COLUMN openrouter_endpoints.name IS 'The endpoint''s name as the API gives it.';
+COMMENT ON COLUMN openrouter_endpoints.status IS 'The API''s status code of the endpoint (0 when it serves normally).';
+COMMENT ON COLUMN openrouter_endpoints.quantization IS 'Weights precision (fp8, bf16, int4, ...), or null.';
+COMMENT ON COLUMN openrouter_endpoints.prompt_price IS 'USD per prompt token at this endpoint; null when variable.';
+COMMENT ON COLUMN openrouter_endpoints.completion_price IS 'USD per completion token at this endpoint; null when variable.';
+COMMENT ON COLUMN openrouter_endpoints.prompt_price_per_million IS 'USD per million prompt tokens at this endpoint.';
+COMMENT ON COLUMN openrouter_endpoints.completion_price_per_million IS 'USD per million completion tokens at this endpoint.';
+COMMENT ON COLUMN openrouter_endpoints.request_price IS 'USD per request at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.image_price IS 'USD per input image at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_read_price IS 'USD per prompt token read from the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_write_price IS 'USD per prompt token written to the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.discount IS 'Fraction taken off the cost at this endpoint (0.25 = 25%), or null.';
+COMMENT ON COLUMN openrouter_endpoints.pricing IS 'Every price key of the endpoint as stored (USD per token, per request or per image).';
+COMMENT ON COLUMN openrouter_endpoints.context_length IS 'Context window at this endpoint, in tokens.';
+COMMENT ON COLUMN openrouter_endpoints.max_prompt_tokens IS 'Most prompt tokens per request at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.max_completion_tokens IS 'Most completion tokens per request at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.supported_parameters IS 'Request parameters this endpoint accepts.';
+COMMENT ON COLUMN openrouter_endpoints.supports_implicit_caching IS 'The endpoint caches prompts without being asked.';
+COMMENT ON COLUMN openrouter_endpoints.latency_p50_ms IS 'Median time to first token over the last 30 minutes, in milliseconds (null without an API key).';
+COMMENT ON COLUMN openrouter_endpoints.latency_p90_ms IS '90th percentile time to first token over the last 30 minutes, in milliseconds.';
+COMMENT ON COLUMN openrouter_endpoints.throughput_p50 IS 'Median throughput over the last 30 minutes, in tokens per second.';
+COMMENT ON COLUMN openrouter_endpoints.uptime_last_5m IS 'Uptime over the last 5 minutes, in percent.';
+COMMENT ON COLUMN openrouter_endpoints.uptime_last_30m IS 'Uptime over the last 30 minutes, in percent.';
+COMMENT ON COLUMN openrouter_endpoints.uptime_last_1d IS 'Uptime over the last day, in percent.';
+COMMENT ON COLUMN openrouter_endpoints.latency_last_30m IS 'The API''s latency percentiles over the last 30 minutes (jsonb, milliseconds).';
+COMMENT ON COLUMN openrouter_endpoints.throughput_last_30m IS 'The API''s throughput percentiles over the last 30 minutes (jsonb, tokens per second).';
+COMMENT ON COLUMN openrouter_endpoints.first_seen IS 'When an endpoints sync first stored the endpoint.';
+COMMENT ON COLUMN openrouter_endpoints.last_seen IS 'When an endpoints sync last listed the endpoint.';
+COMMENT ON COLUMN openrouter_providers.id IS 'Provider slug (''deepinfra'').';
+COMMENT ON COLUMN openrouter_providers.name IS 'Display name.';
+COMMENT ON COLUMN openrouter_providers.headquarters IS 'Headquarters country code, where known.';
+COMMENT ON COLUMN openrouter_providers.datacenters IS 'Datacenter country codes.';
+COMMENT ON COLUMN openrouter_providers.privacy_policy_url IS 'Privacy policy URL.';
+COMMENT ON COLUMN openrouter_providers.terms_of_service_url IS 'Terms of service URL.';
+COMMENT ON COLUMN openrouter_providers.status_page_url IS 'Status page URL.';
+COMMENT ON COLUMN openrouter_providers.is_listed IS 'Listed by GET /providers (false: known only from an endpoint).';
+COMMENT ON COLUMN openrouter_providers.endpoint_count IS 'Live endpoints it serves.';
+COMMENT ON COLUMN openrouter_providers.model_count IS 'Distinct live models it serves.';
+COMMENT ON COLUMN openrouter_providers.first_seen IS 'When a sync first stored the provider.';
+COMMENT ON COLUMN openrouter_providers.last_seen IS 'When a sync last listed the provider.';
+COMMENT ON COLUMN openrouter_model_quality.id IS 'Model id.';
+COMMENT ON COLUMN openrouter_model_quality.name IS 'Model display name.';
+COMMENT ON COLUMN openrouter_model_quality.intelligence_index IS 'Artificial Analysis intelligence index (higher is better).';
+COMMENT ON COLUMN openrouter_model_quality.coding_index IS 'Artificial Analysis coding index (higher is better).';
+COMMENT ON COLUMN openrouter_model_quality.agentic_index IS 'Artificial Analysis agentic index (higher is better).';
+COMMENT ON COLUMN openrouter_model_quality.design_arena_best_elo IS 'Best Design Arena ELO rating across its arenas.';
+COMMENT ON COLUMN openrouter_model_quality.benchmarks IS 'The API''s benchmarks object, as given (jsonb).';
 
 GRANT SELECT ON openrouter_endpoints, openrouter_providers, openrouter_model_quality TO PUBLIC;
 

@@ -42,20 +42,61 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync in this database, or null when it can.';
 
+-- What pg_cron says about the sync's job in this database, whoever asks: the settings that
+-- tell whether pg_cron is loaded are readable only by superusers (and pg_read_all_settings),
+-- and cron.job shows each role only its own jobs, so a monitoring role would be told "ok"
+-- while the superuser's job fails. SECURITY DEFINER (the extension's owner, a superuser),
+-- with a pinned search_path; it returns only what health reports about this database's
+-- openrouter_sync jobs.
+CREATE FUNCTION @extschema@.openrouter_cron_status(
+    OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+BEGIN
+    problem := @extschema@.openrouter_cron_problem();
+    IF problem IS NOT NULL THEN
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
+                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
+                    ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name;
+        -- Failures of a job still scheduled: after openrouter_unschedule() an old job's
+        -- failure is history, not the current state.
+        EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
+                     JOIN cron.job j ON j.jobid = d.jobid
+                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
+                      AND d.status = 'failed'
+                    ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure;
+    EXCEPTION WHEN undefined_table OR undefined_column THEN
+        NULL;  -- a pg_cron without these tables: nothing to report
+    END;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs).';
+
 CREATE FUNCTION openrouter_schedule(schedule text DEFAULT '0 2 * * *', job_name text DEFAULT 'openrouter-sync')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
-    problem text := @extschema@.openrouter_cron_problem();
+    problem text := (@extschema@.openrouter_cron_status()).problem;
     command text;
     job     bigint;
 BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
-            HINT = 'pg_cron needs: shared_preload_libraries = ''pg_cron'', cron.database_name = ''' || current_database()
-                   || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron. Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
+            -- Only what is missing: the restart steps only when pg_cron is not loaded or runs
+            -- its jobs from another database.
+            HINT = CASE WHEN problem LIKE 'the pg_cron extension is not created%'
+                        THEN 'Run CREATE EXTENSION pg_cron in this database (as a superuser).'
+                        WHEN problem LIKE 'pg_cron runs jobs from database%'
+                        THEN 'Set cron.database_name = ''' || current_database() || ''' in postgresql.conf and restart, then CREATE EXTENSION pg_cron here.'
+                        ELSE 'pg_cron needs: shared_preload_libraries = ''pg_cron'', cron.database_name = ''' || current_database()
+                             || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron.' END
+                   || ' Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
     END IF;
     command := format('SELECT %I.openrouter_sync()',
                       (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
@@ -72,7 +113,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
-    problem text := @extschema@.openrouter_cron_problem();
+    problem text := (@extschema@.openrouter_cron_status()).problem;
     found_job boolean;
 BEGIN
     IF problem IS NOT NULL THEN
@@ -87,11 +128,32 @@ END
 $$;
 COMMENT ON FUNCTION openrouter_unschedule(text) IS 'Removes the pg_cron job job_name; false if there was none.';
 
+-- openrouter.api_key stored where every role can read it: ALTER DATABASE/ROLE ... SET
+-- (pg_db_role_setting) succeeds in a session that has not loaded the library. One line per
+-- place, with the statement that removes it.
+CREATE FUNCTION @extschema@.openrouter_exposed_key() RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+    SELECT format('openrouter.api_key is stored in pg_db_role_setting, readable by every role: run %s',
+                  CASE WHEN s.setdatabase <> 0 AND s.setrole <> 0
+                       THEN format('ALTER ROLE %I IN DATABASE %I RESET openrouter.api_key', r.rolname, d.datname)
+                       WHEN s.setdatabase <> 0 THEN format('ALTER DATABASE %I RESET openrouter.api_key', d.datname)
+                       WHEN s.setrole <> 0 THEN format('ALTER ROLE %I RESET openrouter.api_key', r.rolname)
+                       ELSE 'ALTER ROLE ALL RESET openrouter.api_key' END)
+      FROM pg_catalog.pg_db_role_setting s
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+     WHERE EXISTS (SELECT 1 FROM unnest(s.setconfig) c WHERE c LIKE 'openrouter.api\_key=%')
+     ORDER BY 1
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_exposed_key() IS 'Where openrouter.api_key is stored in pg_db_role_setting (ALTER DATABASE/ROLE ... SET), which every role can read, each with the ALTER ... RESET that removes it; no row when nowhere. openrouter_health() reports it and every sync warns.';
+
 CREATE FUNCTION openrouter_health(max_age interval DEFAULT '25 hours')
 RETURNS TABLE (status text, last_success timestamptz, hours_since_success numeric, is_stale boolean,
                live_models bigint, deprecated_models bigint, labs bigint, last_run_id bigint,
                last_run_duration_ms numeric, last_run_changes jsonb, schedule text, job_name text,
-               last_failure_at timestamptz, last_failure text)
+               last_failure_at timestamptz, last_failure text, exposed_key text)
 LANGUAGE plpgsql STABLE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
@@ -104,7 +166,7 @@ BEGIN
     SELECT count(*) FILTER (WHERE data->'deprecated' IS DISTINCT FROM 'true'::jsonb),
            count(*) FILTER (WHERE data->'deprecated' = 'true'::jsonb)
       INTO live_models, deprecated_models FROM @extschema@.things WHERE ns = 'models';
-    SELECT count(*) INTO labs FROM @extschema@.things WHERE ns = 'labs' AND data->'deprecated' IS DISTINCT FROM 'true'::jsonb;
+    SELECT count(*) INTO labs FROM @extschema@.openrouter_labs;  -- live labs: the one definition
     SELECT * INTO r FROM @extschema@.openrouter_sync_runs ORDER BY finished_at DESC LIMIT 1;
     IF FOUND THEN
         last_run_id := r.id;
@@ -113,21 +175,12 @@ BEGIN
                                                'repriced', r.repriced, 'prices_changed', r.prices_changed,
                                                'renamed', r.renamed, 'context_changed', r.context_changed);
     END IF;
-    IF @extschema@.openrouter_cron_problem() IS NULL THEN
-        BEGIN
-            EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
-                        WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
-                        ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name;
-            -- job_run_details keeps the command: failures stay visible after unscheduling.
-            EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
-                        WHERE d.command LIKE '%openrouter_sync(%' AND d.database = current_database()
-                          AND d.status = 'failed'
-                        ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure;
-        EXCEPTION WHEN insufficient_privilege OR undefined_table OR undefined_column THEN
-            NULL;  -- this role cannot see pg_cron's tables: leave schedule and failures empty
-        END;
-    END IF;
+    SELECT c.schedule, c.job_name, c.last_failure_at, c.last_failure
+      INTO schedule, job_name, last_failure_at, last_failure
+      FROM @extschema@.openrouter_cron_status() c;
+    exposed_key := (SELECT string_agg(k, '; ') FROM @extschema@.openrouter_exposed_key() k);
     status := CASE
+        WHEN exposed_key IS NOT NULL THEN 'key exposed'
         WHEN last_success IS NULL AND last_failure_at IS NULL THEN 'never synced'
         WHEN last_failure_at IS NOT NULL AND (last_success IS NULL OR last_failure_at > last_success) THEN 'failing'
         WHEN is_stale THEN 'stale'
@@ -135,14 +188,17 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron schedule if any, and the last failed pg_cron run it can see (time and error).';
+COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (key exposed, ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron job of this database if any, and the last failed run of that job (time and error), whichever role asks; exposed_key says where openrouter.api_key is stored readable by every role (pg_db_role_setting) and how to remove it.';
 
-GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval),
+      @extschema@.openrouter_cron_status() TO PUBLIC;
 
 -- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
-REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_from_text(text, boolean),
-       openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
+REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),
+       openrouter_sync_from_text(text, boolean, timestamptz), openrouter_sync_from_json(jsonb, boolean, timestamptz),
+       openrouter_schedule(text, text), openrouter_unschedule(text)
   FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_from_text(text, boolean),
-      openrouter_sync_from_json(jsonb, boolean), openrouter_schedule(text, text), openrouter_unschedule(text)
+GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),
+      openrouter_sync_from_text(text, boolean, timestamptz), openrouter_sync_from_json(jsonb, boolean, timestamptz),
+      openrouter_schedule(text, text), openrouter_unschedule(text)
   TO openrouter_admin;

@@ -47,6 +47,8 @@ pub enum SyncError {
     Empty { url: String },
     #[error("this sync would mark {removing} of {live} live models as removed ({percent:.0}% > openrouter.max_removed_fraction = {limit})")]
     TooManyRemoved {
+        /// The function called (openrouter_sync, openrouter_sync_from_text, ...).
+        entry: &'static str,
         removing: usize,
         live: usize,
         percent: f64,
@@ -56,18 +58,90 @@ pub enum SyncError {
     Encoding { encoding: String },
     #[error("out of memory: {what} needs {bytes} bytes more than this backend can allocate")]
     OutOfMemory { what: String, bytes: usize },
+    #[error("{entry}() cannot run in a read-only transaction (it writes the registry)")]
+    ReadOnly { entry: &'static str },
+    #[error("{entry}: as_of {as_of} is not after the last sync ({last}): snapshots are loaded in date order")]
+    OutOfOrder {
+        entry: &'static str,
+        as_of: String,
+        last: String,
+    },
     #[error("{0}")]
     Argument(String),
     #[error("{0}")]
     Insecure(String),
 }
 
-/// Names where a body came from: the URL fetched, or the payload given to a function.
-pub const PAYLOAD: &str = "openrouter_sync_from_json";
+/// Users never see Rust frames. pgrx attaches a captured backtrace to the DETAIL of errors
+/// that pass through Rust (a cancel or statement_timeout noticed in a sync included) when
+/// RUST_BACKTRACE is set in the server's environment: RUST_LIB_BACKTRACE=0 turns off
+/// `std::backtrace::Backtrace::capture()` alone (set before any capture, which caches it;
+/// from shared_preload_libraries the postmaster's backends inherit it). An explicit
+/// RUST_LIB_BACKTRACE is left as it is.
+pub fn no_rust_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // Loading a library: no other thread of this process reads the environment now.
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+}
 
+thread_local! {
+    /// The key of the running sync, if any: never shown (see `redact`).
+    static SECRET: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Remembers the key the sync sends, so that `redact` hides it wherever it shows up (a
+/// server may echo the request's headers in its error body).
+pub fn hide_secret(key: Option<&str>) {
+    SECRET.with(|s| *s.borrow_mut() = key.filter(|k| k.len() >= 4).map(String::from));
+}
+
+/// `text` without the sync's key, anything that looks like an OpenRouter key (`sk-or-...`),
+/// or a bearer token: each becomes `***`. Every message, hint and warning passes here.
+pub fn redact(text: &str) -> String {
+    let mut out = match SECRET.with(|s| s.borrow().clone()) {
+        Some(key) => text.replace(&key, "***"),
+        None => text.to_string(),
+    };
+    for marker in ["sk-or-", "Bearer ", "bearer ", "BEARER "] {
+        out = redact_after(&out, marker, marker != "sk-or-");
+    }
+    out
+}
+
+/// Replaces the token following each `marker` with `***` (keeping the marker unless it is
+/// part of the token).
+fn redact_after(text: &str, marker: &str, keep_marker: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(marker) {
+        let after = &rest[i + marker.len()..];
+        let token = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.~+/=".contains(c)))
+            .unwrap_or(after.len());
+        out.push_str(&rest[..i]);
+        if token == 0 {
+            out.push_str(marker);
+        } else {
+            out.push_str(if keep_marker { marker } else { "" });
+            out.push_str("***");
+        }
+        rest = &after[token..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a body came from a function's argument (its name is where the URL would be)
+/// rather than from a URL.
+fn is_payload(url: &str) -> bool {
+    url.starts_with("openrouter_sync_from_")
+}
+
+/// Names where a body came from: the URL fetched, or the payload given to a function.
 fn what(url: &str) -> String {
-    if url == PAYLOAD {
-        "the payload given to openrouter_sync_from_json".to_string()
+    if is_payload(url) {
+        format!("the payload given to {url}")
     } else {
         format!("the response of GET {url}")
     }
@@ -109,9 +183,11 @@ impl SyncError {
             SyncError::OutOfMemory { .. } => "53200", // out_of_memory
             SyncError::Body { .. } | SyncError::Model { .. } => "22000", // data_exception
             SyncError::Pagination { .. } => "22000",
-            SyncError::Empty { .. } | SyncError::TooManyRemoved { .. } | SyncError::Insecure(_) => {
-                "55000"
-            } // object_not_in_prerequisite_state
+            SyncError::Empty { .. }
+            | SyncError::TooManyRemoved { .. }
+            | SyncError::Insecure(_)
+            | SyncError::OutOfOrder { .. } => "55000", // object_not_in_prerequisite_state
+            SyncError::ReadOnly { .. } => "25006", // read_only_sql_transaction
         }
     }
 
@@ -126,11 +202,15 @@ impl SyncError {
             SyncError::Connect { .. } | SyncError::Transport { .. } => "Check that this database server can reach the API (network, DNS, proxy).".into(),
             SyncError::Redirect { .. } => "Set openrouter.api_url to the final URL.".into(),
             SyncError::TooLarge { .. } => "Raise openrouter.max_response_bytes if the registry really grew that much.".into(),
+            SyncError::Body { url, .. } | SyncError::Model { url, .. } if is_payload(url) => "Give the body of a GET /api/v1/models response (an object with a \"data\" array); nothing was changed.".into(),
             SyncError::Utf8 { .. } | SyncError::Body { .. } | SyncError::Model { .. } | SyncError::Pagination { .. } => "The API answered something other than the model list; nothing was changed. Check openrouter.api_url.".into(),
             SyncError::Empty { .. } => "An empty model list is always refused; nothing was changed.".into(),
-            SyncError::TooManyRemoved { .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
             SyncError::Encoding { .. } => "Create a database with ENCODING 'UTF8' (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0) and install the extension there; nothing was changed.".into(),
             SyncError::OutOfMemory { .. } => "The server refused this backend the memory (a ulimit, vm.overcommit_memory = 2, or too little RAM for the registry: a sync needs about 4 times the size of the response); nothing was changed. Free memory, or lower openrouter.max_response_bytes to refuse such responses earlier.".into(),
+            SyncError::TooManyRemoved { entry: "openrouter_sync", .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
+            SyncError::TooManyRemoved { entry, .. } => format!("If the models really are gone, call {entry}(..., force => true) with the same payload; nothing was changed."),
+            SyncError::ReadOnly { .. } => "Run it in a read-write transaction (not on a standby, not after SET TRANSACTION READ ONLY).".into(),
+            SyncError::OutOfOrder { .. } => "Load archived snapshots oldest first, into a registry that has no later sync; nothing was changed.".into(),
             SyncError::Argument(_) => String::new(),
             SyncError::Insecure(_) => "Add openrouter_registry to shared_preload_libraries and restart, or put the key in a file and set openrouter.api_key_file instead.".into(),
         }
@@ -149,10 +229,15 @@ impl SyncError {
             "22000" => PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
             "0A000" => PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
             "53200" => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+            "25006" => PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
             _ => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         };
-        let hint = self.hint();
-        let mut report = ErrorReport::new(code, format!("openrouter: {self}"), "openrouter_sync");
+        let hint = redact(&self.hint());
+        let mut report = ErrorReport::new(
+            code,
+            redact(&format!("openrouter: {self}")),
+            "openrouter_sync",
+        );
         if !hint.is_empty() {
             report = report.set_hint(hint);
         }
@@ -221,6 +306,21 @@ mod tests {
             safe_url("http://127.0.0.1:9/x?api_key=sk-123&limit=5"),
             "http://127.0.0.1:9/x?api_key=***&limit=5"
         );
+    }
+
+    #[test]
+    fn keys_are_never_shown() {
+        hide_secret(Some("my-own-key-1234"));
+        assert_eq!(
+            redact("bad request: Authorization: Bearer my-own-key-1234; also my-own-key-1234"),
+            "bad request: Authorization: Bearer ***; also ***"
+        );
+        hide_secret(None);
+        assert_eq!(
+            redact("echo: sk-or-v1-0123456789abcdef, authorization: bearer abc.def"),
+            "echo: ***, authorization: bearer ***"
+        );
+        assert_eq!(redact("Bearer  and sk-or-"), "Bearer  and sk-or-");
     }
 
     #[test]

@@ -28,6 +28,7 @@ extension_sql_file!("../sql/operate.sql", name = "operate", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    error::no_rust_backtraces();
     settings::note_preloaded();
     settings::init();
 }

@@ -37,6 +37,7 @@ pub(crate) fn try_run(
     let started = Instant::now();
     let mut cfg = settings::fetch_config();
     cfg.api_key = settings::api_key()?;
+    crate::error::hide_secret(cfg.api_key.as_deref());
     let base = map::api_base(&cfg.url);
     http::check_url(&base)?;
     let wanted: Option<Vec<String>> = model_ids.map(|v| v.into_iter().flatten().collect());
@@ -82,7 +83,7 @@ pub(crate) fn try_run(
     ));
     let models_failed: Vec<serde_json::Value> = failed
         .iter()
-        .map(|(model, error)| json!({"model": model, "error": error}))
+        .map(|(model, error)| json!({"model": model, "error": crate::error::redact(error)}))
         .collect();
     Ok(json!({
         "source": safe_url(&base),
@@ -91,7 +92,7 @@ pub(crate) fn try_run(
         "providers": listed.len() + unlisted.len(),
         "providers_listed": listed.len(),
         "models_failed": models_failed,
-        "providers_error": providers_error,
+        "providers_error": providers_error.as_deref().map(crate::error::redact),
         "removed_endpoints": written.removed,
         "stats_rows": written.stats_rows,
         "stats_deleted": written.stats_deleted,
@@ -237,7 +238,10 @@ impl Received {
 /// first 20 odd values.
 fn warn_about(failed: &[(String, String)], providers_error: Option<&str>, warnings: &[String]) {
     for (model, why) in failed.iter().take(20) {
-        warning!("openrouter: the endpoints of {model} were not synced: {why}");
+        warning!(
+            "openrouter: the endpoints of {model} were not synced: {}",
+            crate::error::redact(why)
+        );
     }
     if failed.len() > 20 {
         warning!(
@@ -246,7 +250,10 @@ fn warn_about(failed: &[(String, String)], providers_error: Option<&str>, warnin
         );
     }
     if let Some(e) = providers_error {
-        warning!("openrouter: the providers list was not synced: {e}");
+        warning!(
+            "openrouter: the providers list was not synced: {}",
+            crate::error::redact(e)
+        );
     }
     for w in warnings.iter().take(20) {
         warning!("openrouter: {w}");

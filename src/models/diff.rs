@@ -67,8 +67,21 @@ fn prices_json(p: &BTreeMap<String, Option<String>>, keys: &[&str]) -> String {
     format!("{{{}}}", parts.join(","))
 }
 
-fn pick<'a>(p: &'a BTreeMap<String, Option<String>>, k: &str) -> Option<&'a Option<String>> {
+fn pick<'a>(p: &'a BTreeMap<&str, &Option<String>>, k: &str) -> Option<&'a &'a Option<String>> {
     p.get(k)
+}
+
+/// The prices that cost something: a key at zero is the same price as a key left out (the
+/// API drops `"request": "0"` and the like from one response to the next).
+fn charged(p: &BTreeMap<String, Option<String>>) -> BTreeMap<&str, &Option<String>> {
+    p.iter()
+        .filter(|(_, v)| !v.as_deref().is_some_and(is_zero))
+        .map(|(k, v)| (k.as_str(), v))
+        .collect()
+}
+
+fn is_zero(decimal: &str) -> bool {
+    decimal.bytes().all(|b| b == b'0' || b == b'.')
 }
 
 impl Diff {
@@ -109,10 +122,8 @@ pub fn diff(prior: &[Prior], incoming: &[&MappedModel]) -> Diff {
             changed = true;
         }
         let main = ["prompt", "completion"];
-        if main
-            .iter()
-            .any(|k| pick(&p.prices, k) != pick(&m_prices, k))
-        {
+        let (was, is) = (charged(&p.prices), charged(&m_prices));
+        if main.iter().any(|k| pick(&was, k) != pick(&is, k)) {
             d.repriced.push(m.id.clone());
             d.changes.push(change(
                 &m.id,
@@ -122,7 +133,7 @@ pub fn diff(prior: &[Prior], incoming: &[&MappedModel]) -> Diff {
             ));
             d.close_price_periods.push(m.id.clone());
             changed = true;
-        } else if p.prices != m_prices {
+        } else if was != is {
             d.other_prices_changed.push(m.id.clone());
             d.changes.push(change(
                 &m.id,

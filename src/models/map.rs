@@ -32,7 +32,14 @@ const KNOWN_FIELDS: &[&str] = &[
     "knowledge_cutoff",
     "reasoning",
     "benchmarks",
+    "alias_target",
 ];
+
+/// The lab of an id's prefix: an alias (`~anthropic/claude-opus-latest`, listed by the API
+/// since 2026) belongs to the lab without the `~`.
+pub fn lab_of_prefix(prefix: &str) -> &str {
+    prefix.strip_prefix('~').unwrap_or(prefix)
+}
 
 /// One model, ready to store.
 #[derive(Debug, Clone)]
@@ -80,7 +87,12 @@ impl MappedModel {
     pub fn lab(&self) -> &str {
         self.id
             .split_once('/')
-            .map_or(self.id.as_str(), |(lab, _)| lab)
+            .map_or(self.id.as_str(), |(lab, _)| lab_of_prefix(lab))
+    }
+
+    /// An alias (`~anthropic/claude-opus-latest`): routes to another model of its lab.
+    pub fn is_alias(&self) -> bool {
+        self.id.starts_with('~')
     }
 
     /// `things.data` as JSON text (empty once encoded or released).
@@ -230,8 +242,9 @@ pub fn things_row_len(id: &str, body: usize, content: &str) -> usize {
 
 /// A model we cannot store at all (no usable id): the response is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("model #{index} in the response {reason}")]
+#[error("model #{} in the response {reason}", .index + 1)]
 pub struct ModelError {
+    /// Where in the response, counted from 0 (messages count from 1).
     pub index: usize,
     pub reason: String,
 }
@@ -274,6 +287,10 @@ struct ModelData<'a> {
     benchmarks: Option<&'a RawValue>,
     variant: Option<&'a str>,
     base_id: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_alias: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias_target: Option<&'a RawValue>,
     deprecated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     deprecated_reason: Option<&'static str>,
@@ -445,7 +462,7 @@ pub type Part = (Vec<MappedModel>, Vec<String>);
 
 /// Bump when the mapping changes what it writes for the same API object: every model is then
 /// mapped again once (the crate version is part of the seed too).
-const MAPPING_REVISION: &str = "1";
+const MAPPING_REVISION: &str = "2";
 
 /// XXH3 of a model object as the API sent it, seeded with the mapping's version: equal
 /// hashes mean the same input to the same mapping.
@@ -619,6 +636,7 @@ fn map_one(
     }
     let Some((lab, _)) = id
         .split_once('/')
+        .map(|(lab, rest)| (lab_of_prefix(lab), rest))
         .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
     else {
         w.push(format!(
@@ -722,14 +740,16 @@ fn map_one(
             .and_then(|a| field::<Vec<String>>(a, key, &id, w))
             .unwrap_or_default()
     };
-    let input_modalities = list("input_modalities", w);
-    let output_modalities = list("output_modalities", w);
-    let mut modalities = input_modalities.clone();
-    for m in &output_modalities {
-        if !modalities.contains(m) {
-            modalities.push(m.clone());
-        }
-    }
+    // Sorted: the API lists the same set in varying orders ({text,image} and {image,text}),
+    // which would split every GROUP BY over them.
+    let sorted = |mut v: Vec<String>| {
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let input_modalities = sorted(list("input_modalities", w));
+    let output_modalities = sorted(list("output_modalities", w));
+    let modalities = sorted([input_modalities.clone(), output_modalities.clone()].concat());
     let supported_parameters: Vec<String> =
         field(&obj, "supported_parameters", &id, w).unwrap_or_default();
     let created = field::<serde_json::Number>(&obj, "created", &id, w)
@@ -799,6 +819,8 @@ fn map_one(
         benchmarks: kept(&obj, "benchmarks", &id, w),
         variant,
         base_id,
+        is_alias: id.starts_with('~'),
+        alias_target: raw(&obj, "alias_target"),
         deprecated: expired,
         deprecated_reason: expired.then_some("expired"),
         metadata: Metadata {
@@ -841,7 +863,8 @@ pub fn map_labs(models: &[MappedModel]) -> Vec<MappedLab> {
                 order.push(m.lab().to_string());
                 LabAccumulator::default()
             })
-            .add(&m.id, m.name.as_deref());
+            // An alias's name ("OpenAI GPT Latest") does not name its lab: the others do.
+            .add(&m.id, m.name.as_deref().filter(|_| !m.is_alias()));
     }
     order
         .iter()
@@ -1008,9 +1031,10 @@ mod tests {
         let data: serde_json::Value = serde_json::from_str(b[0].data()).unwrap();
         let plain_data: serde_json::Value = serde_json::from_str(a[0].data()).unwrap();
         assert_eq!(data, plain_data);
+        // Sorted, whatever the API's order.
         assert_eq!(
             data["input_modalities"],
-            serde_json::json!(["text", "image"])
+            serde_json::json!(["image", "text"])
         );
         assert_eq!(data["extra"]["surprise"], 1);
     }

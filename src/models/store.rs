@@ -20,6 +20,55 @@ pub struct Written {
     pub inserted: i64,
     pub updated: i64,
     pub run_id: i64,
+    /// The run's finished_at - started_at.
+    pub duration_ms: f64,
+}
+
+/// Where openrouter.api_key is stored readable by every role (see openrouter_exposed_key()).
+pub fn exposed_key() -> Vec<String> {
+    Spi::connect(|client| -> R<Vec<String>> {
+        client
+            .select("SELECT k FROM openrouter_exposed_key() k", None, &[])?
+            .map(|r| r.get::<String>(1).map(Option::unwrap_or_default))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The data time (openrouter_sync_runs.as_of) of the last sync when it is not before `as_of`:
+/// a snapshot loaded with as_of must be newer than everything stored.
+pub fn last_sync_not_before(as_of: &str) -> Option<String> {
+    Spi::get_one_with_args::<String>(
+        "SELECT max(as_of)::text FROM openrouter_sync_runs HAVING max(as_of) >= $1::timestamptz",
+        &[as_of.into()],
+    )
+    .unwrap_or(None)
+}
+
+/// Expired models that are deprecated without a deprecated_at (the mapping, which knows no
+/// sync time, writes none): stamped with the time a sync first saw them expired, the time
+/// of their 'expired' change, or when the model was first stored (a first load, which logs no
+/// changes). Only `ids`, the expired models this sync wrote.
+fn stamp_expired(client: &mut SpiClient<'_>, changed: &[&MappedModel]) -> R<()> {
+    let ids: Vec<&str> = changed
+        .iter()
+        .filter(|m| m.expired)
+        .map(|m| m.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    client.update(
+        "UPDATE things t
+            SET data = t.data || jsonb_build_object('deprecated_at', coalesce(
+                    (SELECT max(c.changed_at) FROM openrouter_change_log c
+                      WHERE c.model_id = t.id AND c.change = 'expired'), t.created_at))
+          WHERE t.ns = 'models' AND t.id = ANY($1::text[])
+            AND t.data->'deprecated' = 'true'::jsonb AND NOT t.data ? 'deprecated_at'",
+        None,
+        &[text_array(&ids)],
+    )?;
+    Ok(())
 }
 
 pub struct RunInfo<'a> {
@@ -30,8 +79,8 @@ pub struct RunInfo<'a> {
     pub pages: i32,
     pub requests: i32,
     pub bytes: i64,
-    /// Milliseconds from the start of the sync to `at`.
-    pub elapsed_ms: f64,
+    /// When the sync started (the run's started_at is computed from it).
+    pub started: std::time::Instant,
     pub warnings: &'a [String],
 }
 
@@ -383,12 +432,14 @@ fn write_all(
     give_back_free_memory();
     refresh_statistics(client, inserted)?;
     // The run, then what it changed.
-    let run_id = record_run(client, reg, diff, run, inserted, updated)?;
+    let (run_id, duration_ms) = record_run(client, reg, diff, run, inserted, updated)?;
     log_changes(client, run_id, diff, at)?;
+    stamp_expired(client, &changed)?;
     Ok(Written {
         inserted,
         updated,
         run_id,
+        duration_ms,
     })
 }
 
@@ -694,7 +745,7 @@ fn refresh_statistics(client: &mut SpiClient<'_>, inserted: i64) -> R<()> {
     Ok(())
 }
 
-/// The run's row in openrouter_sync_runs; returns its id.
+/// The run's row in openrouter_sync_runs; returns its id and duration.
 fn record_run(
     client: &mut SpiClient<'_>,
     reg: &Registry,
@@ -702,19 +753,24 @@ fn record_run(
     run: &RunInfo,
     inserted: i64,
     updated: i64,
-) -> R<i64> {
-    Ok(client
+) -> R<(i64, f64)> {
+    // Its start is the clock now less the time since the sync started; its duration is
+    // finished_at - started_at, the figure the summary gives too.
+    let elapsed_ms = run.started.elapsed().as_secs_f64() * 1000.0;
+    let row = client
         .update(
             "INSERT INTO openrouter_sync_runs
                     (started_at, finished_at, duration_ms, source, forced, models, labs, inserted, updated,
                      unchanged, added, removed, returned, expired, repriced, prices_changed, renamed, context_changed,
-                     pages, requests, bytes, warnings)
-             VALUES ($20::timestamptz - make_interval(secs => $1 / 1000.0), clock_timestamp(), round($1::numeric, 1),
-                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $12, $13, $14, $15, $16, $17, $18, $19)
-             RETURNING id",
+                     pages, requests, bytes, warnings, as_of)
+             SELECT t.started, t.finished, round(extract(epoch FROM t.finished - t.started) * 1000, 1),
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $12, $13, $14, $15, $16, $17, $18, $19, $20::timestamptz
+               FROM (SELECT clock_timestamp() - make_interval(secs => $1 / 1000.0) AS started,
+                            clock_timestamp() AS finished) t
+             RETURNING id, duration_ms::float8",
             None,
             &[
-                run.elapsed_ms.into(),
+                elapsed_ms.into(),
                 run.source.into(),
                 run.forced.into(),
                 (reg.models.len() as i32).into(),
@@ -737,9 +793,11 @@ fn record_run(
                 (diff.expired as i32).into(),
             ],
         )?
-        .first()
-        .get::<i64>(1)?
-        .unwrap_or(0))
+        .first();
+    Ok((
+        row.get::<i64>(1)?.unwrap_or(0),
+        row.get::<f64>(2)?.unwrap_or(0.0),
+    ))
 }
 
 /// What the run changed, model by model, in openrouter_change_log.

@@ -25,9 +25,8 @@ const MAX_PART: usize = 500;
 /// What the sync reads under its lock before the mapping, while the first page is still
 /// being fetched (see `prelude`).
 struct Prelude {
-    /// The sync's time (`store::now`), and how far into the sync it was taken.
+    /// The sync's time (`store::now`, or the snapshot's `as_of`).
     at: String,
-    at_elapsed_ms: f64,
     /// Where the toaster would compress a document with LZ4 (the mapping threads do it; see
     /// store::lz4_above).
     lz4_above: Option<usize>,
@@ -41,12 +40,11 @@ struct Prelude {
 /// waiting loop, right after the first request went out: at 1x the request takes about as
 /// long as this (1.5-2 ms each), and the mapping, which needs the state, can start as soon
 /// as the body is in.
-fn prelude(started: Instant) -> Prelude {
+fn prelude(as_of: Option<&str>) -> Prelude {
     // The sync lock first, then any table's: the order every sync takes them in.
     spi::lock();
     poll("locked");
-    let at = spi::now();
-    let at_elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let at = as_of.map_or_else(spi::now, str::to_string);
     let lz4_above = store::lz4_above();
     let state = store::load_state();
     // Models without a state row matter before the mapping only when there is no state at
@@ -56,7 +54,6 @@ fn prelude(started: Instant) -> Prelude {
     let untracked = state.is_empty().then(store::untracked_ids);
     Prelude {
         at,
-        at_elapsed_ms,
         lz4_above,
         state,
         untracked,
@@ -66,11 +63,20 @@ fn prelude(started: Instant) -> Prelude {
 pub enum Source {
     /// GET openrouter.api_url (and its links.next pages).
     Api,
-    /// A response body given by the caller (offline).
-    Payload(String),
+    /// A response body given by the caller (offline) through the function `entry`, with
+    /// the time and date of the snapshot when the caller gave one (`as_of`).
+    Payload {
+        body: String,
+        entry: &'static str,
+        as_of: Option<(String, chrono::NaiveDate)>,
+    },
 }
 
 pub fn run(source: Source, force: bool) -> pgrx::JsonB {
+    // Said loudly on every sync until it is removed: every role can read it there.
+    for where_and_fix in store::exposed_key() {
+        warning!("openrouter: {where_and_fix}");
+    }
     let result = try_run(source, force);
     // The registry (tens of MB at scale) is freed by now: give the memory back to the OS
     // instead of leaving it in this backend's heap.
@@ -90,14 +96,31 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
     }
     let started = Instant::now();
     crate::pg::progress::start_clock();
-    let (fetched, spans, prelude) = fetch(source, started)?;
+    let (entry, as_of) = match &source {
+        Source::Api => ("openrouter_sync", None),
+        Source::Payload { entry, as_of, .. } => (*entry, as_of.clone()),
+    };
+    if spi::read_only() {
+        return Err(SyncError::ReadOnly { entry });
+    }
+    let (fetched, spans, prelude) = fetch(source, as_of.as_ref().map(|a| a.0.as_str()))?;
     let Prelude {
         at,
-        at_elapsed_ms,
         lz4_above,
         state,
         untracked,
     } = prelude;
+    if let Some((as_of, _)) = &as_of {
+        if let Some(last) = store::last_sync_not_before(as_of) {
+            return Err(SyncError::OutOfOrder {
+                entry,
+                as_of: as_of.clone(),
+                last,
+            });
+        }
+    }
+    // Expiration dates are judged on the snapshot's date when it has one.
+    let today = as_of.map_or_else(|| chrono::Utc::now().date_naive(), |a| a.1);
     let known = known_models(&state);
     // The first load of an empty registry: written part by part as it is mapped, not
     // logged model by model, no prior state to read.
@@ -108,6 +131,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         .map(|&(page, start, len)| &fetched.bodies[page][start..start + len])
         .collect();
     let (registry, repeated) = map_all(
+        today,
         &raw_models,
         &fetched.bodies,
         &spans,
@@ -163,13 +187,19 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         plan.changed.len(),
         plan.unchanged.len()
     ));
-    check_removals(&diff, force)?;
+    check_removals(&diff, force, entry)?;
     // What only the plan and the diff needed, freed before the writes (which touch up to all
     // of shared_buffers): the state of every model, the mapped documents a first load wrote
     // (holes all over the heap), given back to the OS. At 100x about 15 MB.
     drop((state, untracked_set, prior));
     drop(untracked);
     give_back_free_memory();
+    let warnings: Vec<String> = registry
+        .warnings
+        .iter()
+        .take(100)
+        .map(|w| crate::error::redact(w))
+        .collect();
     let run = store::RunInfo {
         source: &url,
         forced: force,
@@ -177,13 +207,15 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
         requests: fetched.requests as i32,
         bytes: fetched.bytes as i64,
         at: &at,
-        elapsed_ms: at_elapsed_ms,
-        warnings: &registry.warnings,
+        started,
+        warnings: &warnings,
     };
     let written = store::write(&registry, &plan, &diff, &run);
-    let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
-    poll(&format!(
-        "stored {} models ({} new, {} updated, {} removed) in {duration_ms} ms",
+    // The run's row and the summary give the same figure: the row's finished_at -
+    // started_at.
+    let duration_ms = written.duration_ms;
+    crate::pg::progress::summary(&format!(
+        "{entry} stored {} models ({} new, {} updated, {} removed)",
         registry.models.len(),
         written.inserted,
         written.updated,
@@ -195,7 +227,7 @@ fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> 
 /// Fetches every page (or takes the caller's body) and parses each as it arrives; the lock
 /// and the state are read while the first request is in flight (the fetch polls right after
 /// sending it).
-fn fetch(source: Source, started: Instant) -> Result<(Fetched, Spans, Prelude), SyncError> {
+fn fetch(source: Source, as_of: Option<&str>) -> Result<(Fetched, Spans, Prelude), SyncError> {
     // Each page is parsed once, as it arrives; models are kept as spans of the bodies.
     let mut spans: Spans = Vec::new();
     let mut page_no = 0;
@@ -223,27 +255,28 @@ fn fetch(source: Source, started: Instant) -> Result<(Fetched, Spans, Prelude), 
         Source::Api => {
             let mut cfg = settings::fetch_config();
             cfg.api_key = settings::api_key()?;
+            crate::error::hide_secret(cfg.api_key.as_deref());
             let mut poll_and_prepare = |message: &str| {
                 poll(message);
                 if read_before.is_none() {
-                    read_before = Some(prelude(started));
+                    read_before = Some(prelude(None));
                 }
             };
             http::fetch_all(&cfg, &mut poll_and_prepare, &mut on_page)?
         }
-        Source::Payload(body) => {
+        Source::Payload { body, entry, .. } => {
             // Offline: one page; a links.next in it is not followed.
-            on_page(crate::error::PAYLOAD, &body)?;
+            on_page(entry, &body)?;
             let bytes = body.len();
             Fetched {
                 bodies: vec![body],
-                source: crate::error::PAYLOAD.into(),
+                source: entry.into(),
                 requests: 0,
                 bytes,
             }
         }
     };
-    let prelude = read_before.unwrap_or_else(|| prelude(started));
+    let prelude = read_before.unwrap_or_else(|| prelude(as_of));
     Ok((fetched, spans, prelude))
 }
 
@@ -271,6 +304,7 @@ fn known_models(state: &HashMap<String, store::State>) -> HashMap<i64, Known> {
 /// would wait for a part, it maps one itself. Returns the registry, or the first bad model
 /// in API order, and the ids listed more than once (written with their first occurrence).
 fn map_all(
+    today: chrono::NaiveDate,
     raw_models: &[&str],
     bodies: &[String],
     spans: &Spans,
@@ -278,7 +312,6 @@ fn map_all(
     lz4_above: Option<usize>,
     first_load_at: Option<&str>,
 ) -> (Result<Registry, ModelError>, HashSet<String>) {
-    let today = chrono::Utc::now().date_naive();
     let workers = if raw_models.len() < 200 {
         1
     } else {
@@ -405,7 +438,7 @@ impl Streamed {
 /// Names the first 20 of the mapping's warnings (the run's row keeps 100).
 fn warn_about(warnings: &[String]) {
     for w in warnings.iter().take(20) {
-        warning!("openrouter: {w}");
+        warning!("openrouter: {}", crate::error::redact(w));
     }
     if warnings.len() > 20 {
         warning!(
@@ -513,11 +546,12 @@ fn compare(
 
 /// The guard against an upstream accident: refuses to mark more than
 /// openrouter.max_removed_fraction of the live models as removed, unless forced.
-fn check_removals(diff: &diff::Diff, force: bool) -> Result<(), SyncError> {
+fn check_removals(diff: &diff::Diff, force: bool, entry: &'static str) -> Result<(), SyncError> {
     let limit = settings::max_removed_fraction();
     if !force && diff.live_before > 0 && diff.removed.len() as f64 > limit * diff.live_before as f64
     {
         return Err(SyncError::TooManyRemoved {
+            entry,
             removing: diff.removed.len(),
             live: diff.live_before,
             percent: 100.0 * diff.removed.len() as f64 / diff.live_before as f64,
@@ -554,7 +588,7 @@ fn summary(
         "pages": run.pages,
         "requests": run.requests,
         "bytes": run.bytes,
-        "warnings": run.warnings.len(),
+        "warnings": registry.warnings.len(),
         "forced": run.forced,
         "duration_ms": duration_ms,
     })

@@ -14,11 +14,20 @@ pub(crate) fn start_clock() {
     SYNC_START.with(|s| s.set(Some(Instant::now())));
 }
 
-/// Lets a blocked fetch notice a cancel or statement_timeout, and reports progress.
+/// Lets a blocked fetch notice a cancel or statement_timeout, and reports progress at
+/// DEBUG1 (`SET client_min_messages = debug1` shows it): a sync says one NOTICE, its summary.
 pub fn poll(message: &str) {
     if !message.is_empty() {
-        let at = SYNC_START.with(|s| s.get().map(|t| t.elapsed().as_millis()).unwrap_or(0));
-        notice!("openrouter: {message} [{at} ms]");
+        debug1!("openrouter: {message} [{} ms]", elapsed_ms());
     }
     pgrx::pg_sys::check_for_interrupts!();
+}
+
+/// The one NOTICE of a sync: what it did.
+pub fn summary(message: &str) {
+    notice!("openrouter: {message}");
+}
+
+fn elapsed_ms() -> u128 {
+    SYNC_START.with(|s| s.get().map(|t| t.elapsed().as_millis()).unwrap_or(0))
 }

@@ -46,6 +46,13 @@ pub fn has_no_pages(table: &str) -> bool {
     }
 }
 
+/// Whether this transaction may not write (SET TRANSACTION READ ONLY, default_transaction_read_only,
+/// a standby): a sync checks before it fetches anything.
+pub fn read_only() -> bool {
+    // SAFETY: a backend global, read in the backend's thread.
+    unsafe { pg_sys::XactReadOnly }
+}
+
 /// One timestamp for a whole sync, as text for `$n::timestamptz` parameters (not now(): two
 /// syncs in one transaction must still open distinct price periods).
 pub(crate) fn sync_time(client: &SpiClient<'_>) -> R<String> {

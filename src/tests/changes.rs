@@ -108,10 +108,17 @@ mod tests {
         };
         let live_new: std::collections::BTreeSet<String> =
             new_ids.difference(&expired).cloned().collect();
-        let dead_labs = lab(&old_ids).difference(&lab(&new_ids)).count() as i64;
+        // A lab is live while it has a live model (one definition: openrouter_labs).
+        let all_labs: std::collections::BTreeSet<String> =
+            lab(&old_ids).union(&lab(&new_ids)).cloned().collect();
+        let dead_labs = all_labs.difference(&lab(&live_new)).count() as i64;
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_labs_all WHERE is_deprecated"),
+            dead_labs
+        );
         assert_eq!(
             count("SELECT count(*) FROM openrouter_labs WHERE is_deprecated"),
-            dead_labs
+            0
         );
 
         // The older file again: what vanished returns, what was added in between vanishes.
@@ -147,8 +154,8 @@ mod tests {
             2
         );
         assert_eq!(
-            count("SELECT count(*) FROM openrouter_labs WHERE is_deprecated"),
-            lab(&live_new).difference(&lab(&old_ids)).count() as i64
+            count("SELECT count(*) FROM openrouter_labs_all WHERE is_deprecated"),
+            lab(&new_ids).difference(&lab(&old_ids)).count() as i64
         );
         assert_other_sources_untouched(&others, "vanished_models_are_kept_marked_and_come_back");
     }

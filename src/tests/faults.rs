@@ -26,7 +26,7 @@ mod tests {
             ("html", Reply::json(200, "<html>Bad gateway</html>"), "22000: openrouter: the response of GET {url} is not JSON"),
             ("no data", Reply::json(200, r#"{"models":[]}"#), "22000: openrouter: the response of GET {url} is not a model list (no \"data\" key"),
             ("data object", Reply::json(200, r#"{"data":{"id":"a/b"}}"#), "22000: openrouter: the response of GET {url} is not a model list (\"data\" is an object"),
-            ("no id", Reply::json(200, r#"{"data":[{"id":"a/b","pricing":{"prompt":"0","completion":"0"}},{"name":"x"}]}"#), "22000: openrouter: the response of GET {url} is unusable: model #1 in the response has no \"id\""),
+            ("no id", Reply::json(200, r#"{"data":[{"id":"a/b","pricing":{"prompt":"0","completion":"0"}},{"name":"x"}]}"#), "22000: openrouter: the response of GET {url} is unusable: model #2 in the response has no \"id\""),
             ("empty", Reply::json(200, r#"{"data":[]}"#), "55000: openrouter: the response of GET {url} holds no models"),
             ("truncated", Reply::Truncate { body: fixture(NEW).into_bytes(), sent: 1000 }, "08000: openrouter: GET {url} failed"),
         ];
@@ -107,7 +107,7 @@ mod tests {
         }
         let body = reg.to_string();
         let server = TestServer::start(move |_, _| Reply::json(200, body.clone()));
-        let expected = "22000: openrouter: the response of GET {url} is unusable: model #250 in the response has no \"id\"";
+        let expected = "22000: openrouter: the response of GET {url} is unusable: model #251 in the response has no \"id\"";
         for round in 0..3 {
             fails_cleanly(&format!("first load, round {round}"), &server, expected);
             assert_eq!(count("SELECT count(*) FROM things"), 0);

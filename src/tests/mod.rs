@@ -11,6 +11,7 @@ mod analyst;
 mod changes;
 mod endpoints;
 mod faults;
+mod first_hour;
 mod formats;
 mod operate;
 mod security;

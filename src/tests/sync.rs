@@ -81,7 +81,8 @@ mod tests {
     fn paginated_and_single_page_store_the_same() {
         let _single = serve(NEW);
         sync();
-        let content = "SELECT md5(string_agg(concat_ws('|', ns, id, type, data::text, content), E'\\n' ORDER BY ns, id)) FROM things";
+        // deprecated_at of the expired models is the time of the sync that first stored them.
+        let content = "SELECT md5(string_agg(concat_ws('|', ns, id, type, (data - 'deprecated_at')::text, content), E'\\n' ORDER BY ns, id)) FROM things";
         let one_page = one::<String>(content);
         empty(&[
             "things",

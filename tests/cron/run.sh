@@ -51,14 +51,16 @@ runs_before=$(q "SELECT count(*) FROM openrouter_sync_runs")
 marker=$(q "SELECT now()")
 wait_for "SELECT EXISTS (SELECT 1 FROM cron.job_run_details WHERE jobid = $job AND status = 'failed' AND start_time > '$marker')" 150 \
   || die "no failed run recorded"
+check "health reports the failure" \
+  "SELECT status = 'failing' AND last_failure LIKE '%could not connect%' AND last_failure_at IS NOT NULL FROM openrouter_health()"
 q "SELECT openrouter_unschedule()" >/dev/null
 check "the failure names the cause" \
   "SELECT return_message LIKE '%could not connect to http://127.0.0.1:$dead_port/api/v1/models%' FROM cron.job_run_details WHERE jobid = $job AND status = 'failed' ORDER BY end_time DESC LIMIT 1"
 wait_for "SELECT NOT EXISTS (SELECT 1 FROM cron.job_run_details WHERE status = 'running')" 60 || true
 check "the data is unchanged" "SELECT count(*) || md5(string_agg(id || data::text, ',' ORDER BY id)) = '$before' FROM things"
 check "no run was recorded for the failure" "SELECT count(*) = $runs_before FROM openrouter_sync_runs"
-check "health reports the failure" \
-  "SELECT status = 'failing' AND last_failure LIKE '%could not connect%' AND last_failure_at IS NOT NULL FROM openrouter_health()"
 check "unscheduled" "SELECT count(*) = 0 FROM cron.job"
+check "unscheduled, the old job's failure is history: health reports the last sync" \
+  "SELECT status = 'ok' AND last_failure IS NULL AND schedule IS NULL FROM openrouter_health()"
 echo "pg_cron: $passed passed, $failed failed"
 ((failed == 0))

@@ -37,7 +37,9 @@ cleanup() {
 trap cleanup EXIT
 # The documented configuration: the library preloaded, so that openrouter.* settings are
 # defined (and protected) in every session, not placeholders anyone can read or set.
-EXTRA_PRELOAD=openrouter_registry cluster_start "$DIR" "$PORT"
+# RUST_BACKTRACE set in the server's environment, as on many machines: users must still never
+# see Rust frames in an error's DETAIL (checked after the cancels below).
+RUST_BACKTRACE=1 EXTRA_PRELOAD=openrouter_registry cluster_start "$DIR" "$PORT"
 
 serve_start "$F26"; SERVERS+=("$SERVE_PID"); URL26="http://127.0.0.1:$SERVE_PORT/api/v1/models"
 serve_start "$F25"; SERVERS+=("$SERVE_PID"); URL25="http://127.0.0.1:$SERVE_PORT/api/v1/models"
@@ -125,6 +127,8 @@ echo "     statement_timeout: psql exited $rc after $ms ms"
 expect "statement_timeout: the sync fails with the timeout error" "exit $rc; $(oneline "$(cat "$WORK/st.err")")" \
   grep -q 'canceling statement due to statement timeout' "$WORK/st.err"
 expect "statement_timeout: stopped within 1.5 s" "took $ms ms" test "$ms" -lt 1500
+expect "statement_timeout: no Rust backtrace in the error (RUST_BACKTRACE=1 on the server)" "$(oneline "$(cat "$WORK/st.err")")" \
+  bash -c '! grep -qE "stack backtrace|openrouter_registry::|rust_begin_unwind|DETAIL:  *[0-9]+: " "$1"' _ "$WORK/st.err"
 
 # pg_cancel_backend from another session
 PGOPTIONS=$SLOWOPTS timeout 30 "${PSQL[@]}" -U postgres -d "$DB" -v ON_ERROR_STOP=1 \
@@ -154,6 +158,8 @@ else
   expect "pg_cancel_backend: the sync fails with the cancel error" "exit $rc; $(oneline "$(cat "$WORK/cb.err")")" \
     grep -q 'canceling statement due to user request' "$WORK/cb.err"
   expect "pg_cancel_backend: stopped within 1.5 s of the cancel" "took $ms ms" test "$ms" -lt 1500
+  expect "pg_cancel_backend: no Rust backtrace in the error" "$(oneline "$(cat "$WORK/cb.err")")" \
+    bash -c '! grep -qE "stack backtrace|openrouter_registry::|rust_begin_unwind|DETAIL:  *[0-9]+: " "$1"' _ "$WORK/cb.err"
 fi
 kill "$victim" 2>/dev/null || true
 JOBS=()
