@@ -35,6 +35,13 @@ extension_sql_file!(
     requires = ["analyst", openrouter_sync_endpoints, openrouter_sync]
 );
 
+// One run history and change log for every dataset (issue 22): widens the tables above.
+extension_sql_file!(
+    "../sql/datasets.sql",
+    name = "datasets",
+    requires = ["endpoints"]
+);
+
 /// Same as openrouter_sync(), from a response body given as text (offline; one page).
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(@extschema@, pg_catalog, pg_temp)]

@@ -56,6 +56,12 @@ pub enum SyncError {
     Encoding { encoding: String },
     #[error("out of memory: {what} needs {bytes} bytes more than this backend can allocate")]
     OutOfMemory { what: String, bytes: usize },
+    #[error("the endpoints sync read nothing from {base}: every one of its {requests} requests failed (the first: {first})")]
+    NothingRead {
+        base: String,
+        requests: u32,
+        first: String,
+    },
     #[error("{0}")]
     Argument(String),
     #[error("{0}")]
@@ -98,7 +104,7 @@ impl SyncError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             SyncError::BadUrl { .. } | SyncError::Argument(_) => "22023", // invalid_parameter_value
-            SyncError::Http { .. } => "58000",                            // system_error (remote)
+            SyncError::Http { .. } | SyncError::NothingRead { .. } => "58000", // system_error (remote)
             SyncError::Timeout { .. } | SyncError::Connect { .. } | SyncError::Transport { .. } => {
                 "08000"
             } // connection_exception
@@ -131,6 +137,7 @@ impl SyncError {
             SyncError::TooManyRemoved { .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
             SyncError::Encoding { .. } => "Create a database with ENCODING 'UTF8' (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0) and install the extension there; nothing was changed.".into(),
             SyncError::OutOfMemory { .. } => "The server refused this backend the memory (a ulimit, vm.overcommit_memory = 2, or too little RAM for the registry: a sync needs about 4 times the size of the response); nothing was changed. Free memory, or lower openrouter.max_response_bytes to refuse such responses earlier.".into(),
+            SyncError::NothingRead { .. } => "Nothing was changed and no run was recorded, so the endpoints go stale in openrouter_health_by_dataset(). Check that this server can reach the API (openrouter.api_url) and try again.".into(),
             SyncError::Argument(_) => String::new(),
             SyncError::Insecure(_) => "Add openrouter_registry to shared_preload_libraries and restart, or put the key in a file and set openrouter.api_key_file instead.".into(),
         }

@@ -708,9 +708,12 @@ fn record_run(
             "INSERT INTO openrouter_sync_runs
                     (started_at, finished_at, duration_ms, source, forced, models, labs, inserted, updated,
                      unchanged, added, removed, returned, expired, repriced, prices_changed, renamed, context_changed,
-                     pages, requests, bytes, warnings)
+                     pages, requests, bytes, warnings, dataset, changes)
              VALUES ($20::timestamptz - make_interval(secs => $1 / 1000.0), clock_timestamp(), round($1::numeric, 1),
-                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $12, $13, $14, $15, $16, $17, $18, $19)
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $12, $13, $14, $15, $16, $17, $18, $19,
+                     'models', jsonb_build_object('added', $9, 'removed', $10, 'returned', $11, 'expired', $21,
+                                                  'repriced', $12, 'prices_changed', $13, 'renamed', $14,
+                                                  'context_changed', $15))
              RETURNING id",
             None,
             &[
