@@ -52,7 +52,13 @@ print(d[start:d.index("$$;", d.index("AS $$", start)) + 3])
 PY
 sed -i 's/@extschema@/public/g' "$DIR/schema.sql"
 q -f "$DIR/schema.sql" >/dev/null
-indexes=$(grep -h "CREATE INDEX openrouter_endpoint_stats_" "$ROOT/sql/endpoints.sql" "$ROOT/sql/datasets.sql")
+indexes=$(python3 - "$ROOT" <<'PY'
+import re, sys
+for f in ("endpoints.sql", "datasets.sql"):
+    for m in re.finditer(r"CREATE INDEX openrouter_endpoint_stats_[^;]*;", open(f"{sys.argv[1]}/sql/{f}").read()):
+        print(m.group(0))
+PY
+)
 
 rows=$((SYNCS * MODELS * PROVIDERS))
 say "loading $SYNCS hourly syncs x $MODELS models x $PROVIDERS providers = $rows rows"

@@ -100,8 +100,8 @@ mod tests {
                    FROM openrouter_changes('{since}')"
             )),
             [
-                "endpoints endpoint_removed openai/gpt-oss-120b cerebras openai/gpt-oss-120b@cerebras {\"prompt\": \"0.00000035\", \"completion\": \"0.00000075\"}",
-                "endpoints endpoint_repriced openai/gpt-oss-120b groq openai/gpt-oss-120b@groq {\"prompt\": \"0.00000015\", \"completion\": \"0.00000075\"} {\"prompt\": \"0.00000015\", \"completion\": \"0.0000008\"}",
+                "endpoints endpoint_removed openai/gpt-oss-120b cerebras openai/gpt-oss-120b@cerebras {\"prompt\": 0.00000035, \"completion\": 0.00000075}",
+                "endpoints endpoint_repriced openai/gpt-oss-120b groq openai/gpt-oss-120b@groq {\"prompt\": 0.00000015, \"completion\": 0.00000075} {\"prompt\": 0.00000015, \"completion\": 0.0000008}",
                 "endpoints quantization_changed openai/gpt-oss-120b deepinfra openai/gpt-oss-120b@deepinfra/bf16 \"bf16\" \"fp8\"",
                 "providers provider_gone openai \"OpenAI\"",
             ]
@@ -272,7 +272,7 @@ mod tests {
     #[pg_test]
     fn each_dataset_its_own_job() {
         run("CREATE EXTENSION IF NOT EXISTS pg_cron");
-        let schema = text("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'openrouter_registry'");
+        let schema = text("SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'openrouter_registry'");
         let models_job = one::<i64>("SELECT openrouter_schedule()");
         let endpoints_job = one::<i64>("SELECT openrouter_schedule(endpoints => '17 * * * *')");
         assert_ne!(models_job, endpoints_job);
