@@ -120,9 +120,16 @@ mod tests {
             )),
             0
         );
+        // No dataset: all of them.
         assert_eq!(
-            count("SELECT count(*) FROM openrouter_changes('-infinity', 'models')"),
-            346
+            count("SELECT count(*) FROM openrouter_changes('-infinity')"),
+            count("SELECT count(*) FROM openrouter_changes('-infinity', 'models')")
+                + count("SELECT count(*) FROM openrouter_changes('-infinity', 'endpoints')")
+                + count("SELECT count(*) FROM openrouter_changes('-infinity', 'providers')")
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_changes('-infinity', 'providers')"),
+            7
         );
         assert!(one::<bool>(
             "SELECT changes = '{\"endpoint_added\": 0, \"endpoint_removed\": 1, \"endpoint_repriced\": 1, \"quantization_changed\": 1}'
@@ -338,12 +345,24 @@ mod tests {
             count("SELECT count(DISTINCT provider_slug) FROM openrouter_endpoint_history('m/x')"),
             2
         );
-        // The index answers it.
+        // The covering index answers it.
+        run("ANALYZE openrouter_endpoint_stats");
         run("SET LOCAL enable_seqscan = off");
-        assert!(text(
-            "EXPLAIN (COSTS OFF) SELECT * FROM openrouter_endpoint_stats
-              WHERE model_id = 'm/x' AND provider = 'groq' AND observed_at >= now() - interval '7 days'"
-        )
-        .contains("openrouter_endpoint_stats_model_provider_idx"));
+        let plan = Spi::connect(|c| {
+            c.select(
+                "EXPLAIN (COSTS OFF) SELECT observed_at, latency_p50_ms, uptime_last_30m FROM openrouter_endpoint_stats
+                  WHERE model_id = 'm/x' AND provider = 'groq' AND observed_at >= now() - interval '7 days'",
+                None,
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get::<String>(1).unwrap().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+        });
+        assert!(
+            plan.contains("openrouter_endpoint_stats_model_provider_idx"),
+            "{plan}"
+        );
     }
 }
