@@ -29,6 +29,7 @@ UPDATE openrouter_sync_runs
                                     'renamed', renamed, 'context_changed', context_changed)
  WHERE dataset = 'models';
 CREATE INDEX openrouter_sync_runs_dataset_idx ON openrouter_sync_runs (dataset, finished_at DESC);
+COMMENT ON INDEX openrouter_sync_runs_dataset_idx IS 'The last run of a dataset (openrouter_last_sync, openrouter_health_by_dataset).';
 COMMENT ON TABLE openrouter_sync_runs IS 'One row per successful sync of a dataset (models, endpoints, providers). A failed sync changes nothing, this table included; under pg_cron its error is in cron.job_run_details (see openrouter_health_by_dataset()).';
 COMMENT ON COLUMN openrouter_sync_runs.dataset IS 'What was synced: ''models'' (openrouter_sync), ''endpoints'' (openrouter_sync_endpoints) or ''providers'' (the GET /providers list read by an endpoints sync; no row when it failed). Rows from before 0.2.0 are ''models''.';
 COMMENT ON COLUMN openrouter_sync_runs.changes IS 'What the run changed, counts per kind of change as in openrouter_change_log.change (models: added, removed, returned, expired, repriced, prices_changed, renamed, context_changed; endpoints: endpoint_added, endpoint_removed, endpoint_repriced, quantization_changed; providers: provider_listed, provider_gone).';
@@ -49,6 +50,7 @@ ALTER TABLE openrouter_change_log
         'endpoint_added', 'endpoint_removed', 'endpoint_repriced', 'quantization_changed',
         'provider_listed', 'provider_gone'));
 CREATE INDEX openrouter_change_log_provider_idx ON openrouter_change_log (provider) WHERE provider IS NOT NULL;
+COMMENT ON INDEX openrouter_change_log_provider_idx IS 'The endpoint and provider changes of a provider.';
 COMMENT ON TABLE openrouter_change_log IS 'What each sync changed, one row per model (endpoint, provider) and kind of change; read it through openrouter_changes(since, dataset).';
 COMMENT ON COLUMN openrouter_change_log.model_id IS 'Model id; null for a provider change.';
 COMMENT ON COLUMN openrouter_change_log.change IS 'models: added, removed, returned, expired (listed but past its expiration_date), repriced (prompt or completion price), prices_changed (other price keys), renamed, context_changed. endpoints: endpoint_added (a provider endpoint appears for the model, or returns), endpoint_removed (the model no longer lists it), endpoint_repriced (any of its prices changed; old and new pricing objects), quantization_changed. providers: provider_listed (in GET /providers for the first time, or again), provider_gone (missing from it; marked listed = false).';
