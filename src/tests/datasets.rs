@@ -345,9 +345,13 @@ mod tests {
             count("SELECT count(DISTINCT provider_slug) FROM openrouter_endpoint_history('m/x')"),
             2
         );
-        // The covering index answers it.
+        // The covering index answers it, among a hundred other models' history.
+        run("INSERT INTO openrouter_endpoint_stats (observed_at, endpoint_id, model_id, provider, latency_p50_ms)
+             SELECT now() - make_interval(hours => h), 'm/other-' || m || '@groq', 'm/other-' || m, 'groq', 100
+               FROM generate_series(1, 72) h, generate_series(1, 100) m");
         run("ANALYZE openrouter_endpoint_stats");
         run("SET LOCAL enable_seqscan = off");
+        run("SET LOCAL enable_bitmapscan = off");
         let plan = Spi::connect(|c| {
             c.select(
                 "EXPLAIN (COSTS OFF) SELECT observed_at, latency_p50_ms, uptime_last_30m FROM openrouter_endpoint_stats
