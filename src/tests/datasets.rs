@@ -216,6 +216,12 @@ mod tests {
             "endpoints ok, models stale, providers ok"
         );
         assert_eq!(text("SELECT status FROM openrouter_health()"), "stale");
+        // ... and its last run is still the models' last run, though the endpoints' is newer.
+        assert!(one::<bool>(
+            "SELECT h.last_run_id = (SELECT max(id) FROM openrouter_sync_runs WHERE dataset = 'models')
+                    AND h.last_run_changes->>'added' = '346'
+               FROM openrouter_health() h"
+        ));
         // Every new object is commented.
         assert_eq!(
             count("SELECT count(*) FROM pg_proc WHERE proname IN ('openrouter_health_by_dataset', 'openrouter_endpoint_history', 'openrouter_changes', 'openrouter_is_stale', 'openrouter_last_sync', 'openrouter_schedule', 'openrouter_unschedule')
