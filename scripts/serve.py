@@ -13,6 +13,11 @@ Routes:
                          are ignored, and carried over into links.next.
                          With --delay-ms N every answer (each page) is sent
                          only after sleeping N milliseconds.
+    GET /api/v1/models/{author}/{slug}/endpoints
+                         one synthetic endpoint (provider "loopback", fixed
+                         prices and metrics) for the model named in the path.
+    GET /api/v1/providers
+                         {"data": [{"name": "Loopback", "slug": "loopback"}]}
     GET /healthz         200 "ok"
     anything else        404 {"error":{"code":404,"message":"Not Found"}}
 
@@ -37,6 +42,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MODELS_PATH = "/api/v1/models"
 HEALTH_PATH = "/healthz"
+PROVIDERS_PATH = "/api/v1/providers"
 
 
 def error_body(code, message):
@@ -72,6 +78,10 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == HEALTH_PATH:
             return self.send_body(200, b"ok", "text/plain; charset=utf-8", head=head)
+        if url.path == PROVIDERS_PATH:
+            return self.send_body(200, json.dumps({"data": [{"name": "Loopback", "slug": "loopback"}]}).encode(), head=head)
+        if url.path.startswith(MODELS_PATH + "/") and url.path.endswith("/endpoints"):
+            return self.send_endpoints(url.path[len(MODELS_PATH) + 1:-len("/endpoints")], head)
         if url.path != MODELS_PATH:
             return self.send_error_json(404, "Not Found", head=head)
         if self.server.delay_ms:
@@ -85,6 +95,16 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.page_size is None:
             return self.send_body(200, raw, head=head)
         return self.send_page(raw, url.query, head)
+
+    def send_endpoints(self, model, head):
+        endpoint = {"name": "Loopback | " + model, "provider_name": "Loopback", "tag": "loopback",
+                    "context_length": 8192, "quantization": "fp8",
+                    "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+                    "status": 0, "uptime_last_5m": 100, "uptime_last_30m": 99.5, "uptime_last_1d": 99.9,
+                    "latency_last_30m": {"p50": 250, "p90": 400},
+                    "throughput_last_30m": {"p50": 80, "p90": 60}}
+        body = json.dumps({"data": {"id": model, "name": model, "endpoints": [endpoint]}}).encode()
+        return self.send_body(200, body, head=head)
 
     def send_page(self, raw, query, head):
         params = parse_qsl(query, keep_blank_values=True)

@@ -423,15 +423,6 @@ $$;
 COMMENT ON FUNCTION model_cost(text, bigint, bigint, bigint, bigint, integer, timestamptz) IS
 'USD cost of a request (exact numeric): prompt_tokens (all input tokens, cached ones included) and completion_tokens at the model''s prices, cached_prompt_tokens at input_cache_read and cache_write_tokens at input_cache_write where the model has them, requests at the per-request price; long-context overrides apply when prompt_tokens is strictly greater than their min_prompt_tokens; the discount is applied to the total. at => a past time uses the price in force then (openrouter_price_history). NULL for a variable price (decided by the router per request) and when any argument but at is NULL; an error for an unknown model.';
 
-CREATE FUNCTION openrouter_changes(since timestamptz)
-RETURNS TABLE (changed_at timestamptz, model_id text, change text, old_value jsonb, new_value jsonb, run_id bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    SELECT c.changed_at, c.model_id, c.change, c.old_value, c.new_value, c.run_id
-      FROM @extschema@.openrouter_change_log c
-     WHERE c.changed_at >= since
-     ORDER BY c.changed_at, c.model_id, c.change
-$$;
-COMMENT ON FUNCTION openrouter_changes(timestamptz) IS 'What the syncs since a time changed: added, removed, returned, expired, repriced (old and new prompt/completion prices), prices_changed (other price keys), renamed, context_changed.';
+-- openrouter_changes(since, dataset) is in datasets.sql: it reads every dataset's changes.
 
 GRANT SELECT ON openrouter_models, openrouter_models_all, openrouter_labs, openrouter_labs_all TO PUBLIC;

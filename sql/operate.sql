@@ -2,21 +2,23 @@
 -- checks a DBA runs when something looks wrong. pg_cron is optional: the extension installs
 -- and syncs without it; only scheduling needs it (looked up at run time, never required).
 
-CREATE FUNCTION @extschema@.openrouter_last_sync() RETURNS timestamptz
+CREATE FUNCTION @extschema@.openrouter_last_sync(dataset text DEFAULT 'models') RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     -- Data synced before the run history existed still counts (the seed's health check).
-    SELECT coalesce((SELECT max(finished_at) FROM @extschema@.openrouter_sync_runs),
-                    (SELECT max(updated_at) FROM @extschema@.things WHERE ns = 'models'))
+    SELECT coalesce((SELECT max(r.finished_at) FROM @extschema@.openrouter_sync_runs r
+                      WHERE r.dataset = openrouter_last_sync.dataset),
+                    (SELECT max(t.updated_at) FROM @extschema@.things t
+                      WHERE openrouter_last_sync.dataset = 'models' AND t.ns = 'models'))
 $$;
-COMMENT ON FUNCTION @extschema@.openrouter_last_sync() IS 'When the last successful sync finished (null if never synced).';
+COMMENT ON FUNCTION @extschema@.openrouter_last_sync(text) IS 'When the last successful sync of a dataset (''models'' by default, ''endpoints'' or ''providers'') finished (null if never synced).';
 
-CREATE FUNCTION openrouter_is_stale(max_age interval DEFAULT '25 hours') RETURNS boolean
+CREATE FUNCTION openrouter_is_stale(max_age interval DEFAULT '25 hours', dataset text DEFAULT 'models') RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT coalesce(now() - @extschema@.openrouter_last_sync() > max_age, true)
+    SELECT coalesce(now() - @extschema@.openrouter_last_sync(dataset) > max_age, true)
 $$;
-COMMENT ON FUNCTION openrouter_is_stale(interval) IS 'True when the last successful sync is older than max_age (default 25 hours: a daily job plus an hour of slack), or when there has never been one.';
+COMMENT ON FUNCTION openrouter_is_stale(interval, text) IS 'True when the last successful sync of a dataset (''models'' by default, ''endpoints'' or ''providers'') is older than max_age (default 25 hours: a daily job plus an hour of slack; for hourly endpoints pass e.g. ''2 hours''), or when there has never been one.';
 
 -- pg_cron's objects, or why they cannot be used here.
 CREATE FUNCTION @extschema@.openrouter_cron_problem() RETURNS text
@@ -76,14 +78,15 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs).';
 
-CREATE FUNCTION openrouter_schedule(schedule text DEFAULT '0 2 * * *', job_name text DEFAULT 'openrouter-sync')
+CREATE FUNCTION openrouter_schedule(schedule text DEFAULT NULL, job_name text DEFAULT 'openrouter-sync',
+                                    endpoints text DEFAULT NULL, endpoints_job_name text DEFAULT 'openrouter-sync-endpoints')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
     problem text := (@extschema@.openrouter_cron_status()).problem;
-    command text;
+    ext_schema text;
     job     bigint;
 BEGIN
     IF problem IS NOT NULL THEN
@@ -98,35 +101,63 @@ BEGIN
                              || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron.' END
                    || ' Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
     END IF;
-    command := format('SELECT %I.openrouter_sync()',
-                      (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-                        WHERE e.extname = 'openrouter_registry'));
+    IF endpoints IS NOT NULL AND job_name IS NOT DISTINCT FROM endpoints_job_name THEN
+        RAISE EXCEPTION 'openrouter_schedule: the models and endpoints jobs need distinct names, not both %', quote_literal(job_name)
+            USING ERRCODE = '22023';
+    END IF;
+    ext_schema := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                    WHERE e.extname = 'openrouter_registry');
     -- cron.schedule(name, ...) replaces a job of the same name: rescheduling never duplicates.
-    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING job_name, schedule, command;
+    -- The endpoints job first: when both are scheduled, the models job's id is returned.
+    IF endpoints IS NOT NULL THEN
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+          USING endpoints_job_name, endpoints, format('SELECT %I.openrouter_sync_endpoints()', ext_schema);
+    END IF;
+    -- No schedule at all: the models daily at 02:00, as before 0.2.0.
+    IF schedule IS NOT NULL OR endpoints IS NULL THEN
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+          USING job_name, coalesce(schedule, '0 2 * * *'), format('SELECT %I.openrouter_sync()', ext_schema);
+    END IF;
     RETURN job;
 END
 $$;
-COMMENT ON FUNCTION openrouter_schedule(text, text) IS 'Registers (or replaces) the pg_cron job job_name running openrouter_sync() in this database on schedule (cron syntax, UTC; default daily at 02:00). Returns the job id. Needs pg_cron.';
+COMMENT ON FUNCTION openrouter_schedule(text, text, text, text) IS 'Registers (or replaces) pg_cron jobs in this database, one per dataset (cron syntax, UTC): schedule => the models'' job job_name (default ''openrouter-sync'') running openrouter_sync(); endpoints => the endpoints'' job endpoints_job_name (default ''openrouter-sync-endpoints'') running openrouter_sync_endpoints(), which also reads the providers list (e.g. ''17 * * * *'' hourly: one request per live model per run). With neither, the models daily at 02:00 (as before 0.2.0); with only endpoints, the models'' job is left as it is. Returns the models job''s id, or the endpoints job''s when only that was scheduled. Needs pg_cron.';
 
-CREATE FUNCTION openrouter_unschedule(job_name text DEFAULT 'openrouter-sync') RETURNS boolean
+CREATE FUNCTION openrouter_unschedule(job_name text DEFAULT NULL, dataset text DEFAULT 'models') RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
     problem text := (@extschema@.openrouter_cron_status()).problem;
-    found_job boolean;
+    command text;
+    job     bigint;
+    found_job boolean := false;
 BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'openrouter_unschedule: %', problem USING ERRCODE = '55000';
     END IF;
-    EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1)' INTO found_job USING job_name;
-    IF found_job THEN
-        EXECUTE 'SELECT cron.unschedule($1)' USING job_name;
+    IF job_name IS NULL AND dataset IS DISTINCT FROM 'models' AND dataset IS DISTINCT FROM 'endpoints' THEN
+        RAISE EXCEPTION 'openrouter_unschedule: dataset must be ''models'' or ''endpoints'' (the providers list is read by the endpoints job), not %',
+                        coalesce(quote_literal(dataset), 'null') USING ERRCODE = '22023';
     END IF;
+    command := format(CASE dataset WHEN 'endpoints' THEN 'SELECT %I.openrouter_sync_endpoints()' ELSE 'SELECT %I.openrouter_sync()' END,
+                      (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                        WHERE e.extname = 'openrouter_registry'));
+    -- By name when one is given, else every job of this database running the dataset's sync
+    -- (whatever it is named); the other dataset's job stays.
+    FOR job IN EXECUTE 'SELECT jobid FROM cron.job
+                         WHERE CASE WHEN $1 IS NOT NULL THEN jobname = $1
+                                    ELSE command = $2 AND database = current_database() END
+                         ORDER BY jobid'
+               USING job_name, command
+    LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING job;
+        found_job := true;
+    END LOOP;
     RETURN found_job;
 END
 $$;
-COMMENT ON FUNCTION openrouter_unschedule(text) IS 'Removes the pg_cron job job_name; false if there was none.';
+COMMENT ON FUNCTION openrouter_unschedule(text, text) IS 'Removes the pg_cron job job_name, or (job_name null, the default) every job of this database running the sync of dataset (''models'', the default, or ''endpoints''), leaving the other dataset''s job alone; false if there was none.';
 
 -- openrouter.api_key stored where every role can read it: ALTER DATABASE/ROLE ... SET
 -- (pg_db_role_setting) succeeds in a session that has not loaded the library. One line per
@@ -167,7 +198,7 @@ BEGIN
            count(*) FILTER (WHERE data->'deprecated' = 'true'::jsonb)
       INTO live_models, deprecated_models FROM @extschema@.things WHERE ns = 'models';
     SELECT count(*) INTO labs FROM @extschema@.openrouter_labs;  -- live labs: the one definition
-    SELECT * INTO r FROM @extschema@.openrouter_sync_runs ORDER BY finished_at DESC LIMIT 1;
+    SELECT * INTO r FROM @extschema@.openrouter_sync_runs WHERE dataset = 'models' ORDER BY finished_at DESC LIMIT 1;
     IF FOUND THEN
         last_run_id := r.id;
         last_run_duration_ms := r.duration_ms;
@@ -190,15 +221,74 @@ END
 $$;
 COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (key exposed, ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age), live and deprecated model counts, labs, the last run, the pg_cron job of this database if any, and the last failed run of that job (time and error), whichever role asks; exposed_key says where openrouter.api_key is stored readable by every role (pg_db_role_setting) and how to remove it.';
 
-GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(), openrouter_is_stale(interval), openrouter_health(interval),
+-- Health per dataset: the same questions as openrouter_health(), one row each for models,
+-- endpoints and providers. The providers list has no job of its own: the endpoints job reads it.
+CREATE FUNCTION openrouter_health_by_dataset(max_age interval DEFAULT '25 hours',
+                                             endpoints_max_age interval DEFAULT '25 hours')
+RETURNS TABLE (dataset text, status text, last_success timestamptz, hours_since_success numeric, is_stale boolean,
+               last_run_id bigint, last_run_duration_ms numeric, last_run_requests integer, last_run_changes jsonb,
+               last_run_warnings integer, schedule text, job_name text, last_failure_at timestamptz, last_failure text)
+LANGUAGE plpgsql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    pattern text;
+BEGIN
+    FOREACH dataset IN ARRAY ARRAY['models', 'endpoints', 'providers'] LOOP
+        last_success := @extschema@.openrouter_last_sync(dataset);
+        hours_since_success := round((extract(epoch FROM now() - last_success) / 3600)::numeric, 2);
+        is_stale := @extschema@.openrouter_is_stale(CASE dataset WHEN 'models' THEN max_age ELSE endpoints_max_age END, dataset);
+        last_run_id := NULL; last_run_duration_ms := NULL; last_run_requests := NULL;
+        last_run_changes := NULL; last_run_warnings := NULL;
+        schedule := NULL; job_name := NULL; last_failure_at := NULL; last_failure := NULL;
+        SELECT * INTO r FROM @extschema@.openrouter_sync_runs s WHERE s.dataset = openrouter_health_by_dataset.dataset
+         ORDER BY s.finished_at DESC LIMIT 1;
+        IF FOUND THEN
+            last_run_id := r.id;
+            last_run_duration_ms := r.duration_ms;
+            last_run_requests := r.requests;
+            last_run_changes := r.changes;
+            last_run_warnings := cardinality(r.warnings);
+        END IF;
+        -- LIKE's _ matches any character: escape it, so that one dataset's pattern does not
+        -- match the other's command.
+        pattern := CASE dataset WHEN 'models' THEN '%openrouter\_sync(%' ELSE '%openrouter\_sync\_endpoints(%' END;
+        IF (@extschema@.openrouter_cron_status()).problem IS NULL THEN
+            BEGIN
+                EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
+                            WHERE j.command LIKE $1 AND j.database = current_database()
+                            ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name USING pattern;
+                -- job_run_details keeps the command: failures stay visible after unscheduling.
+                EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
+                            WHERE d.command LIKE $1 AND d.database = current_database()
+                              AND d.status = 'failed'
+                            ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure USING pattern;
+            EXCEPTION WHEN insufficient_privilege OR undefined_table OR undefined_column THEN
+                NULL;  -- this role cannot see pg_cron's tables: leave schedule and failures empty
+            END;
+        END IF;
+        status := CASE
+            WHEN last_success IS NULL AND last_failure_at IS NULL THEN 'never synced'
+            WHEN last_failure_at IS NOT NULL AND (last_success IS NULL OR last_failure_at > last_success) THEN 'failing'
+            WHEN is_stale THEN 'stale'
+            ELSE 'ok' END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION openrouter_health_by_dataset(interval, interval) IS 'One row per dataset (models, endpoints, providers): status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age for models, endpoints_max_age for endpoints and providers; both 25 hours by default), the last run (id, duration, requests, changes per kind, warnings), the pg_cron job that syncs it if any (providers: the endpoints job, which reads the providers list), and the last failed pg_cron run of that sync it can see (time and error).';
+GRANT EXECUTE ON FUNCTION openrouter_health_by_dataset(interval, interval) TO PUBLIC;
+
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(text), openrouter_is_stale(interval, text), openrouter_health(interval),
       @extschema@.openrouter_cron_status() TO PUBLIC;
 
 -- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
 REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),
        openrouter_sync_from_text(text, boolean, timestamptz), openrouter_sync_from_json(jsonb, boolean, timestamptz),
-       openrouter_schedule(text, text), openrouter_unschedule(text)
+       openrouter_schedule(text, text, text, text), openrouter_unschedule(text, text)
   FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),
       openrouter_sync_from_text(text, boolean, timestamptz), openrouter_sync_from_json(jsonb, boolean, timestamptz),
-      openrouter_schedule(text, text), openrouter_unschedule(text)
+      openrouter_schedule(text, text, text, text), openrouter_unschedule(text, text)
   TO openrouter_admin;

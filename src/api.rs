@@ -40,6 +40,13 @@ extension_sql_file!(
     requires = ["analyst", openrouter_sync_endpoints, openrouter_sync]
 );
 
+// One run history and change log for every dataset (issue 22): widens the tables above.
+extension_sql_file!(
+    "../sql/datasets.sql",
+    name = "datasets",
+    requires = ["endpoints"]
+);
+
 /// A NULL where a sync needs a value is a mistake, not "do nothing": a clear error.
 fn not_null<T>(entry: &str, name: &str, value: Option<T>) -> T {
     value.unwrap_or_else(|| {

@@ -66,6 +66,12 @@ pub enum SyncError {
         as_of: String,
         last: String,
     },
+    #[error("the endpoints sync read nothing from {base}: every one of its {requests} requests failed (the first: {first})")]
+    NothingRead {
+        base: String,
+        requests: u32,
+        first: String,
+    },
     #[error("{0}")]
     Argument(String),
     #[error("{0}")]
@@ -172,7 +178,7 @@ impl SyncError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             SyncError::BadUrl { .. } | SyncError::Argument(_) => "22023", // invalid_parameter_value
-            SyncError::Http { .. } => "58000",                            // system_error (remote)
+            SyncError::Http { .. } | SyncError::NothingRead { .. } => "58000", // system_error (remote)
             SyncError::Timeout { .. } | SyncError::Connect { .. } | SyncError::Transport { .. } => {
                 "08000"
             } // connection_exception
@@ -211,6 +217,7 @@ impl SyncError {
             SyncError::TooManyRemoved { entry, .. } => format!("If the models really are gone, call {entry}(..., force => true) with the same payload; nothing was changed."),
             SyncError::ReadOnly { .. } => "Run it in a read-write transaction (not on a standby, not after SET TRANSACTION READ ONLY).".into(),
             SyncError::OutOfOrder { .. } => "Load archived snapshots oldest first, into a registry that has no later sync; nothing was changed.".into(),
+            SyncError::NothingRead { .. } => "Nothing was changed and no run was recorded, so the endpoints go stale in openrouter_health_by_dataset(). Check that this server can reach the API (openrouter.api_url) and try again.".into(),
             SyncError::Argument(_) => String::new(),
             SyncError::Insecure(_) => "Add openrouter_registry to shared_preload_libraries and restart, or put the key in a file and set openrouter.api_key_file instead.".into(),
         }

@@ -33,6 +33,8 @@ pub struct Batch<'a> {
     pub unlisted_providers: &'a [MappedProvider],
     /// Models whose endpoints were fetched: their stored endpoints not in `endpoints` are gone.
     pub fetched_models: &'a [&'a str],
+    /// The providers list was read: providers stored as listed but missing from it are gone.
+    pub providers_read: bool,
     pub retention_days: i32,
 }
 
@@ -40,6 +42,21 @@ pub struct Written {
     pub removed: i64,
     pub stats_rows: i64,
     pub stats_deleted: i64,
+    /// The sync's time (`crate::pg::spi::sync_time`): the change log's changed_at.
+    pub at: String,
+    pub endpoint_changes: Vec<Change>,
+    pub provider_changes: Vec<Change>,
+}
+
+/// One row of openrouter_change_log, as the endpoints sync saw it (values as jsonb text).
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub kind: String,
+    pub model_id: Option<String>,
+    pub provider: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub old: Option<String>,
+    pub new: Option<String>,
 }
 
 pub fn write(batch: &Batch) -> Written {
@@ -66,8 +83,16 @@ impl<'a> Columns<'a> {
 }
 
 fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
-    let at = crate::pg::spi::sync_time(client)?;
-    let at = at.as_str();
+    let at_text = crate::pg::spi::sync_time(client)?;
+    let at = at_text.as_str();
+    // What changed, read before anything is written.
+    let endpoint_changes = diff_endpoints(client, b)?;
+    let provider_changes = if b.providers_read {
+        diff_providers(client, b.listed_providers)?
+    } else {
+        Vec::new()
+    };
+    mark_gone_providers(client, &provider_changes)?;
     write_providers(client, b, at)?;
     write_endpoints(client, b.endpoints, at)?;
     let removed = mark_removed(client, b, at)?;
@@ -77,7 +102,257 @@ fn write_all(client: &mut SpiClient<'_>, b: &Batch) -> R<Written> {
         removed,
         stats_rows,
         stats_deleted,
+        at: at_text.clone(),
+        endpoint_changes,
+        provider_changes,
     })
+}
+
+fn changes_of(rows: pgrx::spi::SpiTupleTable<'_>) -> R<Vec<Change>> {
+    rows.map(|r| {
+        Ok(Change {
+            kind: r.get::<String>(1)?.unwrap_or_default(),
+            model_id: r.get::<String>(2)?,
+            provider: r.get::<String>(3)?,
+            endpoint_id: r.get::<String>(4)?,
+            old: r.get::<String>(5)?,
+            new: r.get::<String>(6)?,
+        })
+    })
+    .collect()
+}
+
+/// The fetched models' endpoints that appear (or return), disappear, change any price or
+/// their quantization, against what is stored.
+fn diff_endpoints(client: &mut SpiClient<'_>, b: &Batch) -> R<Vec<Change>> {
+    let Columns {
+        ids,
+        models,
+        providers,
+    } = Columns::of(b.endpoints);
+    let datas: Vec<&str> = b.endpoints.iter().map(|e| e.data.as_str()).collect();
+    let rows = client.select(
+        "WITH incoming AS (
+              SELECT u.id, u.model, u.provider, u.data::jsonb AS data
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(id, model, provider, data)),
+         stored AS (
+              SELECT t.id, t.data->>'model_id' AS model, t.data->>'provider' AS provider, t.data
+                FROM things t
+               WHERE t.ns = 'endpoints' AND t.data->>'model_id' = ANY($5::text[])
+                 AND t.data->'deprecated' IS DISTINCT FROM 'true'::jsonb)
+         SELECT 'endpoint_added', i.model, i.provider, i.id, NULL::text, (i.data->'pricing')::text
+           FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.id = i.id)
+         UNION ALL
+         SELECT 'endpoint_removed', s.model, s.provider, s.id, (s.data->'pricing')::text, NULL
+           FROM stored s WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE i.id = s.id)
+         UNION ALL
+         SELECT 'endpoint_repriced', i.model, i.provider, i.id, (s.data->'pricing')::text, (i.data->'pricing')::text
+           FROM incoming i JOIN stored s ON s.id = i.id
+          WHERE s.data->'pricing' IS DISTINCT FROM i.data->'pricing'
+         UNION ALL
+         SELECT 'quantization_changed', i.model, i.provider, i.id,
+                coalesce(s.data->'quantization', 'null')::text, coalesce(i.data->'quantization', 'null')::text
+           FROM incoming i JOIN stored s ON s.id = i.id
+          WHERE coalesce(s.data->'quantization', 'null') IS DISTINCT FROM coalesce(i.data->'quantization', 'null')
+         ORDER BY 2, 4, 1",
+        None,
+        &[
+            ids.into(),
+            models.into(),
+            providers.into(),
+            datas.into(),
+            b.fetched_models.to_vec().into(),
+        ],
+    )?;
+    changes_of(rows)
+}
+
+/// Providers in the list that were not listed before (new, or known only from an endpoint,
+/// or gone earlier), and providers listed before that the list no longer has.
+fn diff_providers(client: &mut SpiClient<'_>, listed: &[MappedProvider]) -> R<Vec<Change>> {
+    let slugs: Vec<&str> = listed.iter().map(|p| p.slug.as_str()).collect();
+    let names: Vec<Option<&str>> = listed.iter().map(|p| p.name.as_deref()).collect();
+    let rows = client.select(
+        "WITH incoming AS (SELECT u.slug, u.name FROM unnest($1::text[], $2::text[]) AS u(slug, name)),
+         stored AS (SELECT t.id AS slug, coalesce(t.data->>'name', t.content) AS name FROM things t
+                     WHERE t.ns = 'providers' AND t.data->'listed' IS DISTINCT FROM 'false'::jsonb)
+         SELECT 'provider_listed', NULL::text, i.slug, NULL::text, NULL::text, to_jsonb(coalesce(i.name, i.slug))::text
+           FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.slug = i.slug)
+         UNION ALL
+         SELECT 'provider_gone', NULL, s.slug, NULL, to_jsonb(coalesce(s.name, s.slug))::text, NULL
+           FROM stored s WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE i.slug = s.slug)
+         ORDER BY 3, 1",
+        None,
+        &[slugs.into(), names.into()],
+    )?;
+    changes_of(rows)
+}
+
+/// Providers gone from the list are kept, marked as not listed (as those known only from an
+/// endpoint are), so that they are reported gone once.
+fn mark_gone_providers(client: &mut SpiClient<'_>, changes: &[Change]) -> R<()> {
+    let gone: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.kind == "provider_gone")
+        .filter_map(|c| c.provider.as_deref())
+        .collect();
+    if !gone.is_empty() {
+        client.update(
+            "UPDATE things SET data = data || '{\"listed\": false}'::jsonb
+              WHERE ns = 'providers' AND id = ANY($1::text[])",
+            None,
+            &[gone.into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// What one endpoints sync records: its run row (and the providers list's, when read) and
+/// their changes.
+pub struct RunRecord<'a> {
+    pub at: &'a str,
+    pub elapsed_ms: f64,
+    pub source: &'a str,
+    pub models: i32,
+    pub requests: i32,
+    pub bytes: i64,
+    pub warnings: Vec<String>,
+    pub endpoint_changes: &'a [Change],
+    /// `Some((source, requests, bytes))` when the providers list was read.
+    pub providers: Option<(&'a str, i32, i64)>,
+    pub provider_changes: &'a [Change],
+}
+
+/// Counts per kind, every kind of the dataset present (0 when none).
+fn counts(kinds: &[&str], changes: &[Change]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = kinds
+        .iter()
+        .map(|k| {
+            let n = changes.iter().filter(|c| c.kind == *k).count();
+            ((*k).to_string(), serde_json::Value::from(n))
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Writes the run rows and the change log; returns the endpoints run's id.
+pub fn record(rec: &RunRecord) -> i64 {
+    Spi::connect_mut(|client| record_all(client, rec)).unwrap_or_else(|e| {
+        pgrx::error!("openrouter: recording the endpoints run failed: {e}");
+    })
+}
+
+fn record_all(client: &mut SpiClient<'_>, rec: &RunRecord) -> R<i64> {
+    let endpoint_kinds = [
+        "endpoint_added",
+        "endpoint_removed",
+        "endpoint_repriced",
+        "quantization_changed",
+    ];
+    let run_id = insert_run(
+        client,
+        rec,
+        "endpoints",
+        rec.source,
+        rec.models,
+        rec.requests,
+        rec.bytes,
+        &counts(&endpoint_kinds, rec.endpoint_changes),
+        &rec.warnings,
+    )?;
+    log_changes(client, run_id, "endpoints", rec.endpoint_changes, rec.at)?;
+    if let Some((source, requests, bytes)) = rec.providers {
+        let providers_run = insert_run(
+            client,
+            rec,
+            "providers",
+            source,
+            0,
+            requests,
+            bytes,
+            &counts(&["provider_listed", "provider_gone"], rec.provider_changes),
+            &[],
+        )?;
+        log_changes(
+            client,
+            providers_run,
+            "providers",
+            rec.provider_changes,
+            rec.at,
+        )?;
+    }
+    Ok(run_id)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_run(
+    client: &mut SpiClient<'_>,
+    rec: &RunRecord,
+    dataset: &str,
+    source: &str,
+    models: i32,
+    requests: i32,
+    bytes: i64,
+    changes: &str,
+    warnings: &[String],
+) -> R<i64> {
+    Ok(client
+        .update(
+            "INSERT INTO openrouter_sync_runs
+                    (started_at, finished_at, duration_ms, source, models, requests, bytes, warnings, dataset, changes)
+             VALUES ($1::timestamptz - make_interval(secs => $2 / 1000.0), clock_timestamp(), round($2::numeric, 1),
+                     $3, $4, $5, $6, $7, $8, $9::jsonb)
+             RETURNING id",
+            None,
+            &[
+                rec.at.into(),
+                rec.elapsed_ms.into(),
+                source.into(),
+                models.into(),
+                requests.into(),
+                bytes.into(),
+                warnings.iter().take(100).cloned().collect::<Vec<String>>().into(),
+                dataset.into(),
+                changes.into(),
+            ],
+        )?
+        .first()
+        .get::<i64>(1)?
+        .unwrap_or(0))
+}
+
+fn log_changes(
+    client: &mut SpiClient<'_>,
+    run_id: i64,
+    dataset: &str,
+    changes: &[Change],
+    at: &str,
+) -> R<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let col =
+        |f: fn(&Change) -> Option<&str>| -> Vec<Option<&str>> { changes.iter().map(f).collect() };
+    client.update(
+        "INSERT INTO openrouter_change_log
+                (run_id, changed_at, dataset, change, model_id, provider, endpoint_id, old_value, new_value)
+         SELECT $1, $2::timestamptz, $3, u.change, u.model_id, u.provider, u.endpoint_id, u.old::jsonb, u.new::jsonb
+           FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                AS u(change, model_id, provider, endpoint_id, old, new)",
+        None,
+        &[
+            run_id.into(),
+            at.into(),
+            dataset.into(),
+            col(|c| Some(c.kind.as_str())).into(),
+            col(|c| c.model_id.as_deref()).into(),
+            col(|c| c.provider.as_deref()).into(),
+            col(|c| c.endpoint_id.as_deref()).into(),
+            col(|c| c.old.as_deref()).into(),
+            col(|c| c.new.as_deref()).into(),
+        ],
+    )?;
+    Ok(())
 }
 
 /// The providers: those of `/providers` replace what is stored, those known only from an

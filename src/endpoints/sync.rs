@@ -62,6 +62,20 @@ pub(crate) fn try_run(
     let (listed, providers_error) = got.providers(providers_outcome, &providers_url);
     let unlisted = map::providers_from_endpoints(&listed, &got.mapped);
     warn_about(&failed, providers_error.as_deref(), &got.warnings);
+    // Nothing read at all (the API is down, or unreachable): a failed run, so that the
+    // endpoints go stale instead of looking freshly synced; nothing is written.
+    if got.fetched_models.is_empty() && providers_error.is_some() {
+        return Err(SyncError::NothingRead {
+            base: safe_url(&base),
+            requests: got.requests,
+            first: failed
+                .iter()
+                .find(|(_, why)| !why.starts_with("not a live model"))
+                .map(|(_, why)| why.clone())
+                .or(providers_error)
+                .unwrap_or_default(),
+        });
+    }
 
     spi::lock();
     progress::poll("locked");
@@ -71,9 +85,39 @@ pub(crate) fn try_run(
         listed_providers: &listed,
         unlisted_providers: &unlisted,
         fetched_models: &fetched_models,
+        // An empty list would make every provider gone: only a list with providers counts.
+        providers_read: providers_error.is_none() && !listed.is_empty(),
         retention_days: settings::endpoint_stats_retention_days(),
     });
-    let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut run_warnings: Vec<String> = failed
+        .iter()
+        .map(|(model, why)| format!("the endpoints of {model} were not synced: {why}"))
+        .collect();
+    run_warnings.extend(
+        providers_error
+            .iter()
+            .map(|e| format!("the providers list was not synced: {e}")),
+    );
+    run_warnings.extend(got.warnings.iter().cloned());
+    let providers_source = safe_url(&providers_url);
+    store::record(&store::RunRecord {
+        at: &written.at,
+        elapsed_ms,
+        source: &safe_url(&base),
+        models: fetched_models.len() as i32,
+        requests: (got.requests - got.providers_requests) as i32,
+        bytes: (got.bytes - got.providers_bytes) as i64,
+        warnings: run_warnings,
+        endpoint_changes: &written.endpoint_changes,
+        providers: providers_error.is_none().then_some((
+            providers_source.as_str(),
+            got.providers_requests as i32,
+            got.providers_bytes as i64,
+        )),
+        provider_changes: &written.provider_changes,
+    });
+    let duration_ms = (elapsed_ms * 10.0).round() / 10.0;
     progress::poll(&format!(
         "stored {} endpoints of {} models and {} providers ({} models failed) in {duration_ms} ms",
         got.mapped.len(),
@@ -96,6 +140,8 @@ pub(crate) fn try_run(
         "removed_endpoints": written.removed,
         "stats_rows": written.stats_rows,
         "stats_deleted": written.stats_deleted,
+        "changes": written.endpoint_changes.len(),
+        "provider_changes": written.provider_changes.len(),
         "requests": got.requests,
         "bytes": got.bytes,
         "warnings": got.warnings.len(),
@@ -164,6 +210,9 @@ struct Received {
     warnings: Vec<String>,
     requests: u32,
     bytes: usize,
+    /// Of which the providers list's.
+    providers_requests: u32,
+    providers_bytes: usize,
 }
 
 impl Received {
@@ -214,6 +263,8 @@ impl Received {
             Some(Ok((body, n))) => {
                 self.requests += n;
                 self.bytes += body.len();
+                self.providers_requests += n;
+                self.providers_bytes += body.len();
                 match map::map_providers(&body, &mut self.warnings) {
                     Ok(listed) => (listed, None),
                     Err(why) => (
@@ -227,6 +278,7 @@ impl Received {
             }
             Some(Err(e)) => {
                 self.requests += 1;
+                self.providers_requests += 1;
                 (Vec::new(), Some(e.to_string()))
             }
             None => (Vec::new(), None),

@@ -762,9 +762,12 @@ fn record_run(
             "INSERT INTO openrouter_sync_runs
                     (started_at, finished_at, duration_ms, source, forced, models, labs, inserted, updated,
                      unchanged, added, removed, returned, expired, repriced, prices_changed, renamed, context_changed,
-                     pages, requests, bytes, warnings, as_of)
+                     pages, requests, bytes, warnings, as_of, dataset, changes)
              SELECT t.started, t.finished, round(extract(epoch FROM t.finished - t.started) * 1000, 1),
-                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $12, $13, $14, $15, $16, $17, $18, $19, $20::timestamptz
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $12, $13, $14, $15, $16, $17, $18, $19, $20::timestamptz,
+                     'models', jsonb_build_object('added', $9, 'removed', $10, 'returned', $11, 'expired', $21,
+                                                  'repriced', $12, 'prices_changed', $13, 'renamed', $14,
+                                                  'context_changed', $15)
                FROM (SELECT clock_timestamp() - make_interval(secs => $1 / 1000.0) AS started,
                             clock_timestamp() AS finished) t
              RETURNING id, duration_ms::float8",

@@ -386,25 +386,23 @@ mod tests {
         let server = TestServer::openrouter(with_benchmarks(&fixture(NEW)), &[]);
         point_at(&server.models_url());
         json("SELECT openrouter_sync()");
-        // Nothing answers: each model fails on its own; the run still succeeds, writes nothing.
+        // Nothing answers: every model and the providers list fail, so the run fails (a run
+        // that read nothing would make stale metrics look fresh); nothing is written.
         run("SET openrouter.api_url = 'http://127.0.0.1:9/api/v1/models'");
-        let s = json("SELECT openrouter_sync_endpoints(ARRAY['openai/gpt-oss-120b'])");
-        assert_eq!(s["endpoints"], 0);
-        assert_eq!(s["models"], 0);
-        let failure = s["models_failed"][0]["error"].as_str().unwrap().to_string();
+        let failure = try_sql("SELECT openrouter_sync_endpoints(ARRAY['openai/gpt-oss-120b'])");
         assert!(
-            failure.starts_with("could not connect to http://127.0.0.1:9/api/v1/models/openai/gpt-oss-120b/endpoints"),
+            failure.starts_with("58000: openrouter: the endpoints sync read nothing from http://127.0.0.1:9/api/v1: every one of its 2 requests failed (the first: could not connect to http://127.0.0.1:9/api/v1/models/openai/gpt-oss-120b/endpoints"),
             "{failure}"
         );
-        assert!(s["providers_error"]
-            .as_str()
-            .unwrap()
-            .starts_with("could not connect to http://127.0.0.1:9/api/v1/providers"));
         assert_eq!(
             count("SELECT count(*) FROM things WHERE ns IN ('endpoints', 'providers')"),
             0
         );
         assert_eq!(count("SELECT count(*) FROM openrouter_endpoint_stats"), 0);
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_sync_runs WHERE dataset <> 'models'"),
+            0
+        );
         // A URL that is not http(s) is an error, before any request.
         run("SET openrouter.api_url = 'file:///etc/passwd'");
         assert_eq!(

@@ -9,6 +9,7 @@ mod support;
 
 mod analyst;
 mod changes;
+mod datasets;
 mod endpoints;
 mod faults;
 mod first_hour;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pg_cron really runs the sync: a throwaway cluster with pg_cron 1.4 preloaded, an
-# every-minute job against the loopback fixture server; then a refusing source, whose
-# failure must land in cron.job_run_details with the data unchanged. About 2-3 minutes
-# (pg_cron has minute granularity).
+# every-minute job against the loopback fixture server, then an every-minute endpoints job
+# of its own (issue 22; serve.py answers /endpoints and /providers); then a refusing source,
+# whose failures must land in cron.job_run_details with the data unchanged, each in its
+# dataset's health. About 3-4 minutes (pg_cron has minute granularity).
 source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
 DIR=${CRON_DIR:-/tmp/openrouter-cron-pg}
@@ -39,20 +40,46 @@ wait_for "SELECT EXISTS (SELECT 1 FROM cron.job_run_details WHERE jobid = $job A
   || { tail -20 "$DIR/server.log"; die "pg_cron did not run the job"; }
 check "the job succeeded in cron.job_run_details" \
   "SELECT bool_and(status = 'succeeded') FROM cron.job_run_details WHERE jobid = $job AND status <> 'running'"
-check "the sync is in the history" "SELECT count(*) >= 1 AND bool_and(models = 346) FROM openrouter_sync_runs"
+check "the sync is in the history" "SELECT count(*) >= 1 AND bool_and(models = 346) FROM openrouter_sync_runs WHERE dataset = 'models'"
 check "the models are there" "SELECT count(*) = 346 FROM things WHERE ns = 'models'"
 check "health is ok and shows the schedule" "SELECT status = 'ok' AND schedule = '* * * * *' FROM openrouter_health()"
+
+# The endpoints on a schedule of their own (issue 22): a second job, the models' job unchanged.
+ejob=$(q "SELECT openrouter_schedule(endpoints => '* * * * *')")
+check "two jobs, one per dataset" \
+  "SELECT count(*) = 2 AND count(DISTINCT jobname) = 2 AND bool_or(jobid = $job AND command LIKE '%openrouter_sync()') AND bool_or(jobid = $ejob AND command LIKE '%openrouter_sync_endpoints()') FROM cron.job"
+echo "scheduled endpoints job $ejob; waiting for pg_cron to run it (up to 150 s)"
+wait_for "SELECT EXISTS (SELECT 1 FROM cron.job_run_details WHERE jobid = $ejob AND status IN ('succeeded', 'failed'))" 150 \
+  || { tail -20 "$DIR/server.log"; die "pg_cron did not run the endpoints job"; }
+check "the endpoints job succeeded" \
+  "SELECT bool_and(status = 'succeeded') FROM cron.job_run_details WHERE jobid = $ejob AND status <> 'running'"
+check "its run is in the history, with the providers list's" \
+  "SELECT count(*) FILTER (WHERE dataset = 'endpoints' AND models > 300 AND requests = models AND changes->>'endpoint_added' = models::text) >= 1
+      AND count(*) FILTER (WHERE dataset = 'providers' AND requests = 1 AND changes->>'provider_listed' = '1') = 1
+     FROM openrouter_sync_runs"
+check "the endpoints and their metrics are there" \
+  "SELECT count(*) > 300 AND bool_and(provider = 'loopback' AND uptime_last_30m = 99.5) FROM openrouter_endpoints"
+check "health per dataset is ok and shows each job" \
+  "SELECT string_agg(dataset || ' ' || status || ' ' || schedule || ' ' || job_name, ', ' ORDER BY dataset)
+          = 'endpoints ok * * * * * openrouter-sync-endpoints, models ok * * * * * openrouter-sync, providers ok * * * * * openrouter-sync-endpoints'
+     FROM openrouter_health_by_dataset()"
 
 # A source that refuses connections: the next run fails, the data stays as it was.
 dead_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 q "ALTER DATABASE postgres SET openrouter.api_url = 'http://127.0.0.1:$dead_port/api/v1/models'"
+marker=$(q "SELECT now()")
+# A run that started before the switch may still commit: count the runs once none is running.
+wait_for "SELECT NOT EXISTS (SELECT 1 FROM cron.job_run_details WHERE status = 'running' AND start_time <= '$marker')" 120 || true
 before=$(q "SELECT count(*) || md5(string_agg(id || data::text, ',' ORDER BY id)) FROM things")
 runs_before=$(q "SELECT count(*) FROM openrouter_sync_runs")
-marker=$(q "SELECT now()")
-wait_for "SELECT EXISTS (SELECT 1 FROM cron.job_run_details WHERE jobid = $job AND status = 'failed' AND start_time > '$marker')" 150 \
-  || die "no failed run recorded"
+wait_for "SELECT count(DISTINCT jobid) = 2 FROM cron.job_run_details WHERE jobid IN ($job, $ejob) AND status = 'failed' AND start_time > '$marker'" 150 \
+  || die "no failed run recorded for both jobs"
 check "health reports the failure" \
   "SELECT status = 'failing' AND last_failure LIKE '%could not connect%' AND last_failure_at IS NOT NULL FROM openrouter_health()"
+check "the endpoints' health reports their own failure" \
+  "SELECT status = 'failing' AND last_failure LIKE '%the endpoints sync read nothing from http://127.0.0.1:$dead_port/api/v1%' FROM openrouter_health_by_dataset() WHERE dataset = 'endpoints'"
+check "the endpoints job is removed" "SELECT openrouter_unschedule(dataset => 'endpoints')"
+check "the models' job stays" "SELECT array_agg(jobid) = ARRAY[$job]::bigint[] FROM cron.job"
 q "SELECT openrouter_unschedule()" >/dev/null
 check "the failure names the cause" \
   "SELECT return_message LIKE '%could not connect to http://127.0.0.1:$dead_port/api/v1/models%' FROM cron.job_run_details WHERE jobid = $job AND status = 'failed' ORDER BY end_time DESC LIMIT 1"

@@ -400,7 +400,7 @@ for enc in LATIN1 EUC_JP; do
     "SELECT NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'openrouter_registry') AND to_regclass('things') IS NULL" "$edb"
   # The syncs refuse too, should the library's functions get there some other way (a
   # script edited by hand): called here straight from the library.
-  for fn in "openrouter_sync_from_text(text, boolean) RETURNS jsonb AS 'openrouter_registry', 'openrouter_sync_from_text_wrapper'|SELECT pg_temp.s('{\"data\":[{\"id\":\"a/b\",\"name\":\"caf\u00e9\"}]}', false)" \
+  for fn in "openrouter_sync_offline(text, boolean, timestamptz, text) RETURNS jsonb AS 'openrouter_registry', 'openrouter_sync_offline_wrapper'|SELECT pg_temp.s('{\"data\":[{\"id\":\"a/b\",\"name\":\"caf\u00e9\"}]}', false, NULL, 'openrouter_sync_from_text')" \
             "openrouter_sync_endpoints(text[]) RETURNS jsonb AS 'openrouter_registry', 'openrouter_sync_endpoints_wrapper'|SELECT pg_temp.s(NULL::text[])"; do
     def=${fn%%|*}; call=${fn#*|}
     out=$(printf '%s\n' "CREATE FUNCTION pg_temp.s(${def#*(} LANGUAGE c;" "$call;" \
