@@ -299,9 +299,12 @@ fn insert_run(
     Ok(client
         .update(
             "INSERT INTO openrouter_sync_runs
-                    (started_at, finished_at, duration_ms, source, models, requests, bytes, warnings, dataset, changes)
-             VALUES ($1::timestamptz - make_interval(secs => $2 / 1000.0), clock_timestamp(), round($2::numeric, 1),
-                     $3, $4, $5, $6, $7, $8, $9::jsonb)
+                    (started_at, finished_at, duration_ms, source, models, requests, bytes, warnings, dataset, changes,
+                     as_of)
+             SELECT t.started, t.finished, round(extract(epoch FROM t.finished - t.started) * 1000, 1),
+                    $3, $4, $5, $6, $7, $8, $9::jsonb, $1::timestamptz
+               FROM (SELECT clock_timestamp() - make_interval(secs => $2 / 1000.0) AS started,
+                            clock_timestamp() AS finished) t
              RETURNING id",
             None,
             &[
@@ -311,7 +314,12 @@ fn insert_run(
                 models.into(),
                 requests.into(),
                 bytes.into(),
-                warnings.iter().take(100).cloned().collect::<Vec<String>>().into(),
+                warnings
+                    .iter()
+                    .take(100)
+                    .map(|w| crate::error::redact(w))
+                    .collect::<Vec<String>>()
+                    .into(),
                 dataset.into(),
                 changes.into(),
             ],
