@@ -73,6 +73,10 @@ pub enum Source {
 }
 
 pub fn run(source: Source, force: bool) -> pgrx::JsonB {
+    // A database of another encoding is refused before anything else runs.
+    if let Some(encoding) = spi::non_utf8_encoding() {
+        SyncError::Encoding { encoding }.raise();
+    }
     // Said loudly on every sync until it is removed: every role can read it there.
     for where_and_fix in store::exposed_key() {
         warning!("openrouter: {where_and_fix}");
@@ -91,9 +95,6 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
 type Spans = Vec<(usize, usize, usize)>;
 
 fn try_run(source: Source, force: bool) -> Result<serde_json::Value, SyncError> {
-    if let Some(encoding) = spi::non_utf8_encoding() {
-        return Err(SyncError::Encoding { encoding });
-    }
     let started = Instant::now();
     crate::pg::progress::start_clock();
     let (entry, as_of) = match &source {
