@@ -47,3 +47,33 @@ COMMENT ON COLUMN relationships.from_id IS 'Id of the source object (a lab id).'
 COMMENT ON COLUMN relationships.to_id IS 'Id of the target object (a model id).';
 COMMENT ON COLUMN relationships.data IS 'Edge attributes (empty for openrouter_registry''s edges).';
 COMMENT ON COLUMN relationships.created_at IS 'When the edge was first stored.';
+-- issue 21: on a server without pg_cron (none exists for this project's PostgreSQL 16-18),
+-- openrouter_schedule() says pg_cron is not installed, instead of asking for a
+-- shared_preload_libraries entry the server would then not start with.
+CREATE OR REPLACE FUNCTION @extschema@.openrouter_cron_problem() RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    preload text := current_setting('shared_preload_libraries', true);
+    cron_db text := current_setting('cron.database_name', true);
+    major int := current_setting('server_version_num')::int / 10000;
+BEGIN
+    -- Asking a server without pg_cron to preload it would keep it from starting.
+    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') THEN
+        RETURN format('pg_cron is not installed on this server: install pg_cron for PostgreSQL %s (on Debian and Ubuntu: postgresql-%s-cron), or run SELECT openrouter_sync() from any other scheduler', major, major);
+    END IF;
+    IF preload IS NULL OR preload !~ '(^|[ ,])pg_cron([ ,]|$)' THEN
+        RETURN 'pg_cron is not loaded: add pg_cron to shared_preload_libraries in postgresql.conf and restart PostgreSQL';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        IF coalesce(cron_db, 'postgres') <> current_database() THEN
+            RETURN format('pg_cron runs jobs from database %L (cron.database_name), not %L: set cron.database_name = %L and restart, or create openrouter_registry in %L',
+                          coalesce(cron_db, 'postgres'), current_database(), current_database(), coalesce(cron_db, 'postgres'));
+        END IF;
+        RETURN 'the pg_cron extension is not created in this database: run CREATE EXTENSION pg_cron';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync in this database, or null when it can.';

@@ -26,7 +26,12 @@ AS $$
 DECLARE
     preload text := current_setting('shared_preload_libraries', true);
     cron_db text := current_setting('cron.database_name', true);
+    major int := current_setting('server_version_num')::int / 10000;
 BEGIN
+    -- Asking a server without pg_cron to preload it would keep it from starting.
+    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') THEN
+        RETURN format('pg_cron is not installed on this server: install pg_cron for PostgreSQL %s (on Debian and Ubuntu: postgresql-%s-cron), or run SELECT openrouter_sync() from any other scheduler', major, major);
+    END IF;
     IF preload IS NULL OR preload !~ '(^|[ ,])pg_cron([ ,]|$)' THEN
         RETURN 'pg_cron is not loaded: add pg_cron to shared_preload_libraries in postgresql.conf and restart PostgreSQL';
     END IF;
