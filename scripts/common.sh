@@ -23,13 +23,13 @@ pg_bin_of() {  # MAJOR: its bin directory
 }
 
 # Selects the server the scripts use: PG_BIN, PG_CONFIG, and PORT_SHIFT, which moves every
-# fixed port of the scripts by 10 per major above 15, so the majors' throwaway clusters never
+# fixed port of the scripts by 100 per major above 15, so the majors' throwaway clusters never
 # meet (15 keeps the ports it always had). Exported, so scripts run from here follow it.
 use_pg() {  # MAJOR
   export PG_MAJOR=$1
   PG_BIN=$(pg_bin_of "$1")
   PG_CONFIG=$PG_BIN/pg_config
-  PORT_SHIFT=$(( ($1 - 15) * 10 ))
+  PORT_SHIFT=$(( ($1 - 15) * 100 ))
   # Work directories of 15 keep their names; the others get the major as a suffix.
   PG_SUFFIX=$([[ $1 == 15 ]] || echo "$1")
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SQL regression tests: PGXS's pg_regress against a throwaway cluster (run as postgres),
-# using the extension as installed in the system's PostgreSQL 15. Deterministic output only.
+# using the extension as installed in the server PG_MAJOR selects (default: the system's
+# PostgreSQL 15). Deterministic output only.
 source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
 HERE=$ROOT/tests/pg_regress
-DIR=${REGRESS_DIR:-/tmp/openrouter-regress-pg}
-PORT=${REGRESS_PORT:-55432}
+DIR=${REGRESS_DIR:-/tmp/openrouter-regress-pg$PG_SUFFIX}
+PORT=${REGRESS_PORT:-$((55432 + PORT_SHIFT))}
 PG_REGRESS=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress
 
 cluster_stop "$DIR"; rm -rf "$DIR"

@@ -16,9 +16,9 @@ source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
 FROM_COMMIT=${UPGRADE_FROM_COMMIT:-3a19379}
 FROM_VERSION=0.1.0
-BUILD=${UPGRADE_BUILD_DIR:-/tmp/openrouter-0.1.0-build}
-DIR=${UPGRADE_DIR:-/tmp/openrouter-upgrade-pg}
-PORT=${UPGRADE_PORT:-55723}
+BUILD=${UPGRADE_BUILD_DIR:-/tmp/openrouter-0.1.0-build$PG_SUFFIX}
+DIR=${UPGRADE_DIR:-/tmp/openrouter-upgrade-pg$PG_SUFFIX}
+PORT=${UPGRADE_PORT:-$((55723 + PORT_SHIFT))}
 FIX=$ROOT/../shared/fixtures/openrouter
 F25=$FIX/models-2025-05-23.json
 F26=$FIX/models-2026-03-10.json
