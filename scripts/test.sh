@@ -9,6 +9,8 @@
 #
 #   scripts/test.sh                      all four majors (about N minutes from a clean clone)
 #   PG_MAJORS="16 18" scripts/test.sh    only those
+#   PG15_LOCK=/tmp/or-pg.lock scripts/test.sh   hold that flock(1) lock only while testing 15
+#                                        (when several people share the system PostgreSQL 15)
 #
 # cargo pgrx test, pg_regress and the integration tests install this build into the server
 # they test: the system's PostgreSQL 15, and /opt/openrouter-pg/<major> for 16-18.
@@ -23,6 +25,10 @@ if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1
   say "cargo fmt --check, cargo clippy -D warnings"
   cargo fmt --all -- --check
   cargo clippy --quiet --all-targets --features "pg15 pg_test" -- -D warnings
+  # The code that differs from 15 (cfg(not(feature = "pg15"))) is the same for 16-18.
+  if [[ " $PG_MAJORS " == *" 18 "* ]]; then
+    cargo clippy --quiet --all-targets --no-default-features --features "pg18 pg_test" -- -D warnings
+  fi
 else
   say "NOTE: rustfmt/clippy are not installed with this toolchain: formatting and lints not checked"
 fi
@@ -90,7 +96,11 @@ for major in $PG_MAJORS; do
   start=$SECONDS
   log=$LOGS/pg$major.log
   set +e
-  ( use_pg "$major"; set -e; "test_pg$major" ) 2>&1 | tee "$log"
+  (
+    use_pg "$major"; set -e
+    if [[ $major == 15 && -n ${PG15_LOCK:-} ]]; then exec 9>"$PG15_LOCK"; flock 9; fi
+    "test_pg$major"
+  ) 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   read -r passed failed < <(count_log "$log")

@@ -15,7 +15,8 @@ trap 'cluster_stop "$DIR"; rm -rf "$DIR"' EXIT
 out=$(mktemp -d); chmod 777 "$out"
 tests=$(cd "$HERE/sql" && ls *.sql | sed 's/\.sql$//' | sort)
 set +e
-(cd "$HERE" && "$PG_REGRESS" --host=127.0.0.1 --port="$PORT" --user=postgres \
+# --bindir: the 16-18 trees are relocated; their pg_regress would look for psql where they were built.
+(cd "$HERE" && "$PG_REGRESS" --bindir="$PG_BIN" --host=127.0.0.1 --port="$PORT" --user=postgres \
    --inputdir="$HERE" --outputdir="$out" --dbname=openrouter_regress $tests)
 rc=$?
 set -e
