@@ -59,7 +59,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 # One build per major (a build is for one major's headers); 15 keeps the old directory.
 BENCH_TARGET_DIR=${BENCH_TARGET_DIR:-/tmp/bench-target${PG_SUFFIX:+-pg$PG_SUFFIX}}
-PG_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
+PG_FEATURES=(); [[ $PG_MAJOR == 15 ]] || PG_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
@@ -115,7 +115,9 @@ else
   build "${PG_FEATURES[@]}"
   if [[ -n $(missing_symbols "$SO") ]]; then
     say "the installed SQL script declares test functions (installed by cargo pgrx test): rebuilding with --features pg_test"
-    build --no-default-features --features "pg$PG_MAJOR pg_test"; FEATURES="cargo build --release --no-default-features --features 'pg$PG_MAJOR pg_test'"
+    if [[ $PG_MAJOR == 15 ]]; then test_features=(--features pg_test)
+    else test_features=(--no-default-features --features "pg$PG_MAJOR pg_test"); fi
+    build "${test_features[@]}"; FEATURES="cargo build --release ${test_features[*]}"
   fi
 fi
 missing=$(missing_symbols "$SO")

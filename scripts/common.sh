@@ -41,7 +41,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 need_root() {
   if [[ $(id -u) != 0 ]]; then
     command -v sudo >/dev/null || die "run as root, or install sudo"
-    exec sudo --preserve-env=PATH,CARGO_HOME,RUSTUP_HOME,OPENROUTER_API_URL,OPENROUTER_API_KEY,CI,PG_MAJOR,PG_MAJORS,PG_TREES \
+    exec sudo --preserve-env=PATH,CARGO_HOME,RUSTUP_HOME,OPENROUTER_API_URL,OPENROUTER_API_KEY,CI,PG_MAJOR,PG_MAJORS,PG_TREES,PG15_LOCK \
       env HOME="$HOME" "$0" "$@"
   fi
 }
