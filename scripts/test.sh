@@ -93,7 +93,7 @@ count_log() {  # LOG: prints "PASSED FAILED"
 
 LOGS=$(mktemp -d /tmp/openrouter-test-logs.XXXXXX)
 lint_secs=$SECONDS
-summary=("setup, fmt, clippy (15 and 18), layout: $((lint_secs / 60))m$((lint_secs % 60))s"); total_passed=0; total_failed=0; failed_majors=()
+summary=("setup and lints: $((lint_secs / 60))m$((lint_secs % 60))s"); total_passed=0; total_failed=0; failed_majors=()
 for major in $PG_MAJORS; do
   start=$SECONDS
   log=$LOGS/pg$major.log
