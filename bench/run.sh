@@ -23,6 +23,7 @@
 #   seconds per run; its medians move most between runs); SCALE=100; BENCH_SO (skip the build);
 #   BENCH_TARGET_DIR=/tmp/bench-target, /tmp/bench-target-pg18 for 18 (cargo target dir of the release build, kept apart
 #   from ./target); BENCH_PGPORT / BENCH_HTTPPORT (default: first free port in 55600-55699);
+#   BENCH_INITDB_OPTS (more initdb options, e.g. --no-data-checksums);
 #   BENCH_REPORT=FILE (also write the final report there); BENCH_KEEP=1 (keep the scratch
 #   directory with the server log after the run); PEERS, FIXTURE (where the peers and the
 #   snapshot are; default ../shared/... beside the repository).
@@ -153,7 +154,7 @@ port_free "$PGPORT" || die "port $PGPORT is in use"
 {
   echo "date:       $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine:    $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
-  echo "postgres:   $("$PG_BIN/postgres" --version), default settings (shared_buffers 128MB), one cluster for all contenders"
+  echo "postgres:   $("$PG_BIN/postgres" --version), default settings (shared_buffers 128MB)${BENCH_INITDB_OPTS:+, initdb $BENCH_INITDB_OPTS}, one cluster for all contenders"
   echo "extension:  release build ($FEATURES) $(basename "$SO") ($(stat -c %s "$SO") bytes, sha256 $(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')), SQL from $EXTDIR"
   echo "peers:      $PEERS (seed_style.py: psycopg $(python3 -c 'import psycopg; print(psycopg.__version__)'), $(python3 --version))"
   echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the start: other work on the machine skews absolute times; ratios are measured in the same run"
@@ -165,7 +166,9 @@ cat "$BENCH_DIR/report/0-machine.txt" >&2
 say "starting a throwaway cluster on 127.0.0.1:$PGPORT ($PGDATA_DIR)"
 mkdir -p "$PGDATA_DIR"; chmod 700 "$PGDATA_DIR"
 [[ $(id -u) == 0 ]] && chown postgres:postgres "$PGDATA_DIR"
-out=$(as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 2>&1) || { echo "$out" >&2; die "initdb failed"; }
+# BENCH_INITDB_OPTS: more initdb options, e.g. --no-data-checksums (on by default from 18).
+# shellcheck disable=SC2086
+out=$(as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 ${BENCH_INITDB_OPTS:-} 2>&1) || { echo "$out" >&2; die "initdb failed"; }
 cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $PGPORT
