@@ -47,6 +47,7 @@ COMMENT ON COLUMN relationships.from_id IS 'Id of the source object (a lab id).'
 COMMENT ON COLUMN relationships.to_id IS 'Id of the target object (a model id).';
 COMMENT ON COLUMN relationships.data IS 'Edge attributes (empty for openrouter_registry''s edges).';
 COMMENT ON COLUMN relationships.created_at IS 'When the edge was first stored.';
+
 -- issue 21: on a server without pg_cron (none exists for this project's PostgreSQL 16-18),
 -- openrouter_schedule() says pg_cron is not installed, instead of asking for a
 -- shared_preload_libraries entry the server would then not start with.
