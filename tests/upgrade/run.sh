@@ -42,6 +42,10 @@ if [[ $(cat "$BUILD/commit" 2>/dev/null) != "$sha" || ! -f $OLD_LIB || ! -f $OLD
   say "building openrouter_registry $FROM_VERSION from $FROM_COMMIT (debug, once) in $BUILD"
   rm -rf "$BUILD"; mkdir -p "$BUILD/src"
   git -C "$ROOT" archive "$sha" | tar -x -C "$BUILD/src"
+  # 0.1.0 was built for 15 only: for 16-18 it gets their Cargo feature, nothing else.
+  if ! grep -q "^pg$PG_MAJOR = " "$BUILD/src/Cargo.toml"; then
+    sed -i "s|^pg15 = .*|&\npg$PG_MAJOR = [\"pgrx/pg$PG_MAJOR\", \"pgrx-tests/pg$PG_MAJOR\"]|" "$BUILD/src/Cargo.toml"
+  fi
   (cd "$BUILD/src" && cargo pgrx package --debug --pg-config "$PG_CONFIG" --out-dir "$OLD_PKG" >"$BUILD/build.log" 2>&1) \
     || { tail -30 "$BUILD/build.log" >&2; die "building $FROM_VERSION failed (log: $BUILD/build.log)"; }
   echo "$sha" >"$BUILD/commit"
