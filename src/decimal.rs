@@ -27,9 +27,9 @@ pub const NUMERIC_MAX_EXPONENT: i64 = i32::MAX as i64 / 2;
 /// beyond (`exponent > PG_INT32_MAX / 2`): `0e1073741823` is 0 there, an error on 15.
 pub fn exponent_out_of_range(exp: i64) -> bool {
     if cfg!(feature = "pg15") {
-        exp >= NUMERIC_MAX_EXPONENT || exp <= -NUMERIC_MAX_EXPONENT
+        !(1 - NUMERIC_MAX_EXPONENT..NUMERIC_MAX_EXPONENT).contains(&exp)
     } else {
-        exp > NUMERIC_MAX_EXPONENT || exp < -NUMERIC_MAX_EXPONENT
+        !(-NUMERIC_MAX_EXPONENT..=NUMERIC_MAX_EXPONENT).contains(&exp)
     }
 }
 
