@@ -8,7 +8,9 @@
 # Installs what is missing first. Ends with each major's counts and time.
 #
 #   scripts/test.sh                      all four majors (17 minutes from a clean clone on 2 quiet
-#                                        cores: 4-5 for the lints, 2-5 per major)
+#                                        cores before tests/seed and tests/upgrade joined: 4-5 for
+#                                        the lints, 2-5 per major; tests/upgrade adds a 0.1.0
+#                                        build of 3-4 minutes per major)
 #   PG_MAJORS="16 18" scripts/test.sh    only those
 #   PG15_LOCK=/tmp/or-pg.lock scripts/test.sh   hold that flock(1) lock only while testing 15
 #                                        (when several people share the system PostgreSQL 15)
