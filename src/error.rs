@@ -72,6 +72,12 @@ pub enum SyncError {
         requests: u32,
         first: String,
     },
+    #[error("{entry}: the library is {library}, the extension's objects are {objects}")]
+    OldObjects {
+        entry: &'static str,
+        library: &'static str,
+        objects: String,
+    },
     #[error("{0}")]
     Argument(String),
     #[error("{0}")]
@@ -192,7 +198,8 @@ impl SyncError {
             SyncError::Empty { .. }
             | SyncError::TooManyRemoved { .. }
             | SyncError::Insecure(_)
-            | SyncError::OutOfOrder { .. } => "55000", // object_not_in_prerequisite_state
+            | SyncError::OutOfOrder { .. }
+            | SyncError::OldObjects { .. } => "55000", // object_not_in_prerequisite_state
             SyncError::ReadOnly { .. } => "25006", // read_only_sql_transaction
         }
     }
@@ -215,6 +222,7 @@ impl SyncError {
             SyncError::OutOfMemory { .. } => "The server refused this backend the memory (a ulimit, vm.overcommit_memory = 2, or too little RAM for the registry: a sync needs about 4 times the size of the response); nothing was changed. Free memory, or lower openrouter.max_response_bytes to refuse such responses earlier.".into(),
             SyncError::TooManyRemoved { entry: "openrouter_sync", .. } => "If the models really are gone, run SELECT openrouter_sync(force => true); nothing was changed.".into(),
             SyncError::TooManyRemoved { entry, .. } => format!("If the models really are gone, call {entry}(..., force => true) with the same payload; nothing was changed."),
+            SyncError::OldObjects { .. } => "Run ALTER EXTENSION openrouter_registry UPDATE in this database: the library installed is newer than the extension's SQL objects; nothing was changed.".into(),
             SyncError::ReadOnly { .. } => "Run it in a read-write transaction (not on a standby, not after SET TRANSACTION READ ONLY).".into(),
             SyncError::OutOfOrder { .. } => "Load archived snapshots oldest first, into a registry that has no later sync; nothing was changed.".into(),
             SyncError::NothingRead { .. } => "Nothing was changed and no run was recorded, so the endpoints go stale in openrouter_health_by_dataset(). Check that this server can reach the API (openrouter.api_url) and try again.".into(),

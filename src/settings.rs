@@ -204,24 +204,63 @@ unsafe extern "C-unwind" fn check_api_key(
         );
         return false;
     }
-    // extra: [source: u32][key bytes][NUL], malloc'd: Postgres frees it with free().
+    // extra: [source: u32][key bytes][NUL], from the GUC allocator: Postgres frees it.
     let key = given.unwrap_or_default();
     let size = 4 + key.len() + 1;
-    let buf = libc::malloc(size) as *mut u8;
+    let buf = guc_memory::alloc(size) as *mut u8;
     if buf.is_null() {
         return false;
     }
     std::ptr::copy_nonoverlapping(source.to_ne_bytes().as_ptr(), buf, 4);
     std::ptr::copy_nonoverlapping(key.as_ptr(), buf.add(4), key.len());
     *buf.add(4 + key.len()) = 0;
-    *extra = buf as *mut c_void;
     if !newval.is_null() {
-        if !(*newval).is_null() {
-            libc::free(*newval as *mut c_void);
+        let mask = guc_memory::strdup(MASK);
+        if mask.is_null() {
+            guc_memory::free(buf as *mut c_void);
+            return false;
         }
-        *newval = libc::strdup(MASK.as_ptr());
+        guc_memory::free(*newval as *mut c_void);
+        *newval = mask;
     }
+    *extra = buf as *mut c_void;
     true
+}
+
+/// The allocator of a string setting's value and of its "extra", which Postgres frees
+/// itself: malloc/free on 15; from 16 on, guc_malloc/guc_free (PostgreSQL's GUC memory
+/// context: free() on such a pointer, or pfree() on a malloc'd one, corrupts the heap).
+/// Each returns null when out of memory (LOG, not ERROR: a check hook must not throw).
+mod guc_memory {
+    use std::ffi::{c_char, c_void, CStr};
+
+    #[cfg(feature = "pg15")]
+    pub unsafe fn alloc(size: usize) -> *mut c_void {
+        libc::malloc(size)
+    }
+    #[cfg(feature = "pg15")]
+    pub unsafe fn strdup(s: &CStr) -> *mut c_char {
+        libc::strdup(s.as_ptr())
+    }
+    /// Null is fine.
+    #[cfg(feature = "pg15")]
+    pub unsafe fn free(p: *mut c_void) {
+        libc::free(p)
+    }
+
+    #[cfg(not(feature = "pg15"))]
+    pub unsafe fn alloc(size: usize) -> *mut c_void {
+        pgrx::pg_sys::guc_malloc(pgrx::pg_sys::LOG as i32, size)
+    }
+    #[cfg(not(feature = "pg15"))]
+    pub unsafe fn strdup(s: &CStr) -> *mut c_char {
+        pgrx::pg_sys::guc_strdup(pgrx::pg_sys::LOG as i32, s.as_ptr())
+    }
+    /// Null is fine.
+    #[cfg(not(feature = "pg15"))]
+    pub unsafe fn free(p: *mut c_void) {
+        pgrx::pg_sys::guc_free(p)
+    }
 }
 
 #[pg_guard]

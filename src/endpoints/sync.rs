@@ -34,6 +34,13 @@ pub(crate) fn try_run(
     if let Some(encoding) = crate::pg::spi::non_utf8_encoding() {
         return Err(SyncError::Encoding { encoding });
     }
+    if let Some(objects) = crate::pg::spi::outdated_objects() {
+        return Err(SyncError::OldObjects {
+            entry: "openrouter_sync_endpoints",
+            library: env!("CARGO_PKG_VERSION"),
+            objects,
+        });
+    }
     let started = Instant::now();
     let mut cfg = settings::fetch_config();
     cfg.api_key = settings::api_key()?;

@@ -77,6 +77,18 @@ pub fn run(source: Source, force: bool) -> pgrx::JsonB {
     if let Some(encoding) = spi::non_utf8_encoding() {
         SyncError::Encoding { encoding }.raise();
     }
+    if let Some(objects) = spi::outdated_objects() {
+        let entry = match &source {
+            Source::Api => "openrouter_sync",
+            Source::Payload { entry, .. } => entry,
+        };
+        SyncError::OldObjects {
+            entry,
+            library: env!("CARGO_PKG_VERSION"),
+            objects,
+        }
+        .raise();
+    }
     // Said loudly on every sync until it is removed: every role can read it there.
     for where_and_fix in store::exposed_key() {
         warning!("openrouter: {where_and_fix}");

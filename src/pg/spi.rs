@@ -23,6 +23,18 @@ pub fn lock() {
 /// The database's encoding when it is not UTF8 (its name, e.g. "LATIN1"), else None. The
 /// extension writes the API's UTF-8 bytes into text and jsonb datums as they are (no
 /// conversion), which is right only in a UTF8 database: elsewhere every sync refuses.
+/// The version of the extension's SQL objects in this database (pg_extension.extversion),
+/// when it differs from this library's: between installing a new build and `ALTER
+/// EXTENSION ... UPDATE`, the old objects are not what the new code writes.
+pub fn outdated_objects() -> Option<String> {
+    let installed = Spi::get_one::<String>(
+        "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'openrouter_registry'",
+    )
+    .ok()
+    .flatten()?;
+    (installed != env!("CARGO_PKG_VERSION")).then_some(installed)
+}
+
 pub fn non_utf8_encoding() -> Option<String> {
     // SAFETY: plain reads of the backend's database encoding, set at connection start.
     unsafe {

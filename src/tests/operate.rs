@@ -7,6 +7,9 @@ mod tests {
     use crate::tests::testkit::NEW;
     use pgrx::prelude::*;
 
+    /// On a server that has pg_cron (Debian's 15, where the tests preload it) but a
+    /// database without the extension.
+    #[cfg(feature = "pg15")]
     #[pg_test]
     fn schedule_without_pg_cron_says_how_to_enable_it() {
         let e = err("SELECT openrouter_schedule()");
@@ -23,6 +26,33 @@ mod tests {
         );
     }
 
+    /// On a server that has no pg_cron at all (this project's 16-18), the error says so,
+    /// instead of asking for a shared_preload_libraries entry the server would not start with.
+    #[cfg(not(feature = "pg15"))]
+    #[pg_test]
+    fn schedule_on_a_server_without_pg_cron_says_it_is_not_installed() {
+        assert_eq!(
+            count("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'"),
+            0
+        );
+        let major =
+            one::<String>("SELECT current_setting('server_version_num')::int / 10000 || ''");
+        assert_eq!(
+            err("SELECT openrouter_schedule()"),
+            format!("55000: openrouter_schedule: pg_cron is not installed on this server: install pg_cron for PostgreSQL {major} (on Debian and Ubuntu: postgresql-{major}-cron), or run SELECT openrouter_sync() from any other scheduler")
+        );
+        assert_eq!(
+            one::<String>("SELECT status FROM openrouter_health()"),
+            "never synced"
+        );
+        assert!(one::<bool>(
+            "SELECT schedule IS NULL FROM openrouter_health()"
+        ));
+        assert!(err("SELECT openrouter_unschedule()")
+            .starts_with("55000: openrouter_unschedule: pg_cron is not installed on this server"));
+    }
+
+    #[cfg(feature = "pg15")]
     #[pg_test]
     fn schedule_reschedule_unschedule() {
         run("CREATE EXTENSION IF NOT EXISTS pg_cron");

@@ -7,6 +7,37 @@ mod tests {
     use crate::tests::testkit::OLD;
     use pgrx::prelude::*;
 
+    /// The key's check hook replaces the value and hands its own "extra" to the assign hook:
+    /// both must come from the allocator this major's GUC code frees them with (malloc on
+    /// 15, guc_malloc from 16). Each SET, RESET, rolled-back SET LOCAL and subtransaction
+    /// below frees one of them.
+    #[pg_test]
+    fn the_key_survives_being_set_and_reset_many_times() {
+        for i in 0..200 {
+            run(&format!("SET openrouter.api_key = 'sk-or-v1-cycle-{i}'"));
+            assert_eq!(one::<String>("SHOW openrouter.api_key"), "(set)");
+            run("RESET openrouter.api_key");
+            assert_eq!(one::<String>("SHOW openrouter.api_key"), "");
+        }
+        run("SET openrouter.api_key = 'sk-or-v1-outer'");
+        run(
+            "CREATE OR REPLACE FUNCTION pg_temp.flip() RETURNS text LANGUAGE plpgsql AS $$
+             BEGIN
+               BEGIN
+                 SET LOCAL openrouter.api_key = '';
+                 PERFORM 1 / 0;
+               EXCEPTION WHEN division_by_zero THEN NULL;
+               END;
+               RETURN current_setting('openrouter.api_key');
+             END $$",
+        );
+        for _ in 0..50 {
+            assert_eq!(one::<String>("SELECT pg_temp.flip()"), "(set)");
+        }
+        assert_eq!(one::<String>("SHOW openrouter.api_key"), "(set)");
+        run("RESET openrouter.api_key");
+    }
+
     #[pg_test]
     fn roles_settings_and_the_key() {
         seeded();

@@ -6,6 +6,7 @@
 # dataset's health. About 3-4 minutes (pg_cron has minute granularity).
 source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
+has_pg_cron || die "PostgreSQL $PG_MAJOR has no pg_cron here ($("$PG_CONFIG" --pkglibdir)/pg_cron.so): this test runs on 15"
 DIR=${CRON_DIR:-/tmp/openrouter-cron-pg}
 PORT=${CRON_PORT:-55433}
 FIXTURE=$ROOT/../shared/fixtures/openrouter/models-2026-03-10.json

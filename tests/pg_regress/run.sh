@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SQL regression tests: PGXS's pg_regress against a throwaway cluster (run as postgres),
-# using the extension as installed in the system's PostgreSQL 15. Deterministic output only.
+# using the extension as installed in the server PG_MAJOR selects (default: the system's
+# PostgreSQL 15). Deterministic output only.
 source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
 HERE=$ROOT/tests/pg_regress
-DIR=${REGRESS_DIR:-/tmp/openrouter-regress-pg}
-PORT=${REGRESS_PORT:-55432}
+DIR=${REGRESS_DIR:-/tmp/openrouter-regress-pg$PG_SUFFIX}
+PORT=${REGRESS_PORT:-$((55432 + PORT_SHIFT))}
 PG_REGRESS=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress
 
 cluster_stop "$DIR"; rm -rf "$DIR"
@@ -14,7 +15,8 @@ trap 'cluster_stop "$DIR"; rm -rf "$DIR"' EXIT
 out=$(mktemp -d); chmod 777 "$out"
 tests=$(cd "$HERE/sql" && ls *.sql | sed 's/\.sql$//' | sort)
 set +e
-(cd "$HERE" && "$PG_REGRESS" --host=127.0.0.1 --port="$PORT" --user=postgres \
+# --bindir: the 16-18 trees are relocated; their pg_regress would look for psql where they were built.
+(cd "$HERE" && "$PG_REGRESS" --bindir="$PG_BIN" --host=127.0.0.1 --port="$PORT" --user=postgres \
    --inputdir="$HERE" --outputdir="$out" --dbname=openrouter_regress $tests)
 rc=$?
 set -e

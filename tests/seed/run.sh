@@ -11,8 +11,8 @@
 # Uses the build cargo pgrx test installed. About 20 s. KEEP=1 leaves the cluster running.
 source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
-DIR=${SEED_DIR:-/tmp/openrouter-seed-pg}
-PORT=${SEED_PORT:-55713}
+DIR=${SEED_DIR:-/tmp/openrouter-seed-pg$PG_SUFFIX}
+PORT=${SEED_PORT:-$((55713 + PORT_SHIFT))}
 FIX=$ROOT/../shared/fixtures/openrouter
 F25=$FIX/models-2025-05-23.json
 F26=$FIX/models-2026-03-10.json

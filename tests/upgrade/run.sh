@@ -4,7 +4,8 @@
 #   - builds 0.1.0 from that commit (git archive of it; a debug build, cached in
 #     $UPGRADE_BUILD_DIR, about 4 minutes the first time) and installs it beside this build;
 #   - 0.1.0 syncs the older fixture, other sources write into its things and relationships;
-#   - this build's library replaces 0.1.0's and serves 0.1.0's SQL functions (a sync);
+#   - this build's library replaces 0.1.0's; until the update it refuses to sync into 0.1.0's
+#     objects, saying what to do;
 #   - ALTER EXTENSION ... UPDATE keeps every row of every table;
 #   - the newer fixture syncs on, and the result equals a fresh install of this version fed
 #     the same two snapshots (models, labs, edges, prices, price history, change log; ids and
@@ -16,9 +17,9 @@ source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
 FROM_COMMIT=${UPGRADE_FROM_COMMIT:-3a19379}
 FROM_VERSION=0.1.0
-BUILD=${UPGRADE_BUILD_DIR:-/tmp/openrouter-0.1.0-build}
-DIR=${UPGRADE_DIR:-/tmp/openrouter-upgrade-pg}
-PORT=${UPGRADE_PORT:-55723}
+BUILD=${UPGRADE_BUILD_DIR:-/tmp/openrouter-0.1.0-build$PG_SUFFIX}
+DIR=${UPGRADE_DIR:-/tmp/openrouter-upgrade-pg$PG_SUFFIX}
+PORT=${UPGRADE_PORT:-$((55723 + PORT_SHIFT))}
 FIX=$ROOT/../shared/fixtures/openrouter
 F25=$FIX/models-2025-05-23.json
 F26=$FIX/models-2026-03-10.json
@@ -42,6 +43,10 @@ if [[ $(cat "$BUILD/commit" 2>/dev/null) != "$sha" || ! -f $OLD_LIB || ! -f $OLD
   say "building openrouter_registry $FROM_VERSION from $FROM_COMMIT (debug, once) in $BUILD"
   rm -rf "$BUILD"; mkdir -p "$BUILD/src"
   git -C "$ROOT" archive "$sha" | tar -x -C "$BUILD/src"
+  # 0.1.0 was built for 15 only: for 16-18 it gets their Cargo feature, nothing else.
+  if ! grep -q "^pg$PG_MAJOR = " "$BUILD/src/Cargo.toml"; then
+    sed -i "s|^pg15 = .*|&\npg$PG_MAJOR = [\"pgrx/pg$PG_MAJOR\", \"pgrx-tests/pg$PG_MAJOR\"]|" "$BUILD/src/Cargo.toml"
+  fi
   (cd "$BUILD/src" && cargo pgrx package --debug --pg-config "$PG_CONFIG" --out-dir "$OLD_PKG" >"$BUILD/build.log" 2>&1) \
     || { tail -30 "$BUILD/build.log" >&2; die "building $FROM_VERSION failed (log: $BUILD/build.log)"; }
   echo "$sha" >"$BUILD/commit"
@@ -83,13 +88,22 @@ same() {  # NAME EXPECTED GOT (both non-empty)
   if [[ -n $2 && $2 == "$3" ]]; then pass "$1"
   else fail "$1" "they differ:"; diff <(echo "$2") <(echo "$3") | head -40; fi
 }
+expect_has() {  # LABEL OUTPUT NEEDLE
+  if grep -qF -- "$3" <<<"$2"; then pass "$1"; else fail "$1" "$(head -3 <<<"$2")"; fi
+}
 sync_file() { echo "SELECT openrouter_sync_from_text(pg_read_file('$1'), force => ${2:-false})"; }
 
 fingerprint() {  # TABLE ORDER-BY
   echo "(SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY $2)), '') FROM $1 t)"
 }
+# The runs as 0.1.0 recorded them, less duration_ms: the update recomputes it as
+# finished_at - started_at (0.1.0 stored the time up to the data's timestamp) and adds
+# as_of, dataset and changes.
+RUNS_0_1_0="(SELECT id, started_at, finished_at, source, forced, models, labs, inserted, updated, unchanged,
+                    added, removed, returned, expired, repriced, prices_changed, renamed, context_changed,
+                    pages, requests, bytes, warnings FROM openrouter_sync_runs)"
 ALL_ROWS="SELECT $(fingerprint things 'ns, id') || ' ' || $(fingerprint relationships 'ns, id') \
-  || ' ' || $(fingerprint openrouter_sync_runs id) || ' ' || $(fingerprint openrouter_price_history 'model_id, valid_from') \
+  || ' ' || $(fingerprint "$RUNS_0_1_0" id) || ' ' || $(fingerprint openrouter_price_history 'model_id, valid_from') \
   || ' ' || $(fingerprint openrouter_change_log id) || ' ' || $(fingerprint openrouter_model_state model_id) \
   || ' ' || $(fingerprint openrouter_endpoint_stats 'endpoint_id, observed_at')"
 SHARED_ROWS="SELECT $(fingerprint things 'ns, id') || ' ' || $(fingerprint relationships 'ns, id')"
@@ -159,8 +173,11 @@ check "$FROM_VERSION syncs the older snapshot" upgraded "SELECT s->>'inserted' =
 qs upgraded "SELECT pg_temp.other_sources_write()" >/dev/null
 
 put_lib "$WORK/new.so"
-check "this build's library serves $FROM_VERSION's functions (a sync)" upgraded \
-  "SELECT s->>'unchanged' = '321' FROM ($(sync_file "$F25")) AS q(s)"
+# Before the update, this build's library refuses to sync into $FROM_VERSION's objects (its
+# tables lack what it writes) and says what to do; the data stays as it was.
+out=$(q upgraded "SELECT openrouter_sync(force => true)" 2>&1 || true)
+expect_has "before the update, openrouter_sync() asks for ALTER EXTENSION ... UPDATE" "$out" \
+  "openrouter_sync: the library is $TO_VERSION, the extension's objects are $FROM_VERSION"
 before=$(q upgraded "$ALL_ROWS")
 others=$(qs upgraded "SELECT pg_temp.other_sources_rows()")
 if out=$(q upgraded "ALTER EXTENSION openrouter_registry UPDATE" 2>&1); then pass "ALTER EXTENSION openrouter_registry UPDATE"
