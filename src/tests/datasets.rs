@@ -282,6 +282,8 @@ mod tests {
         ));
     }
 
+    // pg_cron exists for Debian's 15 only here (issue 21): its tests run there.
+    #[cfg(feature = "pg15")]
     #[pg_test]
     fn each_dataset_its_own_job() {
         run("CREATE EXTENSION IF NOT EXISTS pg_cron");
@@ -358,6 +360,10 @@ mod tests {
         run("ANALYZE openrouter_endpoint_stats");
         run("SET LOCAL enable_seqscan = off");
         run("SET LOCAL enable_bitmapscan = off");
+        // On so few rows the planners of 16 and later take the older (model_id, observed_at)
+        // index as readily: without it (for this test's transaction only), the question is
+        // whether the new one answers by model and provider at all.
+        run("DROP INDEX openrouter_endpoint_stats_model_idx");
         let plan = Spi::connect(|c| {
             c.select(
                 "EXPLAIN (COSTS OFF) SELECT observed_at, latency_p50_ms, uptime_last_30m FROM openrouter_endpoint_stats

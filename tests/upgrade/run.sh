@@ -109,11 +109,19 @@ ALL_ROWS="SELECT $(fingerprint things 'ns, id') || ' ' || $(fingerprint relation
 SHARED_ROWS="SELECT $(fingerprint things 'ns, id') || ' ' || $(fingerprint relationships 'ns, id')"
 # What two syncs of the same snapshots must agree on, ids and timestamps aside.
 RESULTS="
-SELECT 'things ' || (SELECT count(*) || ':' || md5(string_agg(concat_ws('|', ns, id, type, data - 'deprecated_at', content), E'\n' ORDER BY ns, id)) FROM things)
+SELECT 'things ' || (SELECT count(*) || ':' || md5(string_agg(concat_ws('|', ns, id, type,
+         -- A model gone upstream keeps the document of the version that last saw it listed
+         -- (0.1.0 here, 0.2.0 in the fresh install: 0.2.0 sorts modalities, for one): the
+         -- same models must be gone, under the same names.
+         CASE WHEN ns = 'models' AND data->>'deprecated_reason' = 'removed'
+              THEN jsonb_build_object('deprecated', data->'deprecated', 'name', data->'name')
+              ELSE data - 'deprecated_at' END, content), E'\n' ORDER BY ns, id)) FROM things)
 UNION ALL
 SELECT 'relationships ' || (SELECT count(*) || ':' || md5(string_agg(concat_ws('|', ns, id, type, from_ns, from_id, to_ns, to_id, data), E'\n' ORDER BY ns, id)) FROM relationships)
 UNION ALL
-SELECT 'state ' || (SELECT count(*) || ':' || md5(string_agg(s::text, E'\n' ORDER BY model_id)) FROM openrouter_model_state s)
+SELECT 'state ' || (SELECT count(*) || ':' || md5(string_agg(concat_ws('|', model_id, deprecated, prompt_price, completion_price,
+         context_length, name, expires, CASE WHEN NOT deprecated THEN data_hash::text || '/' || raw_hash::text END), E'\n' ORDER BY model_id))
+                      FROM openrouter_model_state s)
 UNION ALL
 SELECT 'price history ' || (SELECT count(*) || ':' || md5(string_agg(concat_ws('|', model_id, n, pricing, prompt_price, completion_price, variable_price, valid_to IS NULL), E'\n' ORDER BY model_id, n))
                               FROM (SELECT h.*, row_number() OVER (PARTITION BY model_id ORDER BY valid_from) AS n FROM openrouter_price_history h) h)
