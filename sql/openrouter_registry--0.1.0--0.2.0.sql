@@ -535,57 +535,8 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs).';
 
-CREATE OR REPLACE FUNCTION openrouter_schedule(schedule text DEFAULT '0 2 * * *', job_name text DEFAULT 'openrouter-sync')
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = @extschema@, pg_catalog, pg_temp
-AS $$
-DECLARE
-    problem text := (@extschema@.openrouter_cron_status()).problem;
-    command text;
-    job     bigint;
-BEGIN
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
-            -- Only what is missing: the restart steps only when pg_cron is not loaded or runs
-            -- its jobs from another database.
-            HINT = CASE WHEN problem LIKE 'the pg_cron extension is not created%'
-                        THEN 'Run CREATE EXTENSION pg_cron in this database (as a superuser).'
-                        WHEN problem LIKE 'pg_cron runs jobs from database%'
-                        THEN 'Set cron.database_name = ''' || current_database() || ''' in postgresql.conf and restart, then CREATE EXTENSION pg_cron here.'
-                        ELSE 'pg_cron needs: shared_preload_libraries = ''pg_cron'', cron.database_name = ''' || current_database()
-                             || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron.' END
-                   || ' Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
-    END IF;
-    command := format('SELECT %I.openrouter_sync()',
-                      (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-                        WHERE e.extname = 'openrouter_registry'));
-    -- cron.schedule(name, ...) replaces a job of the same name: rescheduling never duplicates.
-    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING job_name, schedule, command;
-    RETURN job;
-END
-$$;
-COMMENT ON FUNCTION openrouter_schedule(text, text) IS 'Registers (or replaces) the pg_cron job job_name running openrouter_sync() in this database on schedule (cron syntax, UTC; default daily at 02:00). Returns the job id. Needs pg_cron.';
-
-CREATE OR REPLACE FUNCTION openrouter_unschedule(job_name text DEFAULT 'openrouter-sync') RETURNS boolean
-LANGUAGE plpgsql VOLATILE
-SET search_path = @extschema@, pg_catalog, pg_temp
-AS $$
-DECLARE
-    problem text := (@extschema@.openrouter_cron_status()).problem;
-    found_job boolean;
-BEGIN
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION 'openrouter_unschedule: %', problem USING ERRCODE = '55000';
-    END IF;
-    EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1)' INTO found_job USING job_name;
-    IF found_job THEN
-        EXECUTE 'SELECT cron.unschedule($1)' USING job_name;
-    END IF;
-    RETURN found_job;
-END
-$$;
-COMMENT ON FUNCTION openrouter_unschedule(text) IS 'Removes the pg_cron job job_name; false if there was none.';
+-- openrouter_schedule() and openrouter_unschedule() (read openrouter_cron_status(), HINT of only
+-- what is missing) are replaced once, in the issue 22 section below, with their 0.2.0 signatures.
 
 -- openrouter_health counts live labs as openrouter_labs does, and asks openrouter_cron_status().
 DROP FUNCTION openrouter_health(interval);
