@@ -3,8 +3,8 @@
 # Rust unit and property tests and the Postgres tests (cargo pgrx test, a cluster run as the
 # postgres OS user), the SQL regression tests (pg_regress), the integration tests
 # (concurrency, cancel, backups, roles) and the seed's database (tests/seed), each against
-# throwaway clusters on 127.0.0.1 from that major's own initdb, and the upgrade from 0.1.0
-# (tests/upgrade); on 15 also a real pg_cron job (pg_cron exists here for 15 only).
+# throwaway clusters on 127.0.0.1 from that major's own initdb, and the upgrades from 0.1.0
+# and 0.2.0 (tests/upgrade); on 15 also a real pg_cron job (pg_cron exists here for 15 only).
 # Installs what is missing first. Ends with each major's counts and time.
 #
 #   scripts/test.sh                      all four majors (17 minutes from a clean clone on 2 quiet
@@ -66,10 +66,14 @@ seed_tests() {
   "$ROOT/tests/seed/run.sh"
 }
 
-# 0.1.0 was released for 15; for 16-18 tests/upgrade builds it with their Cargo feature added.
+# 0.1.0 was released for 15 (for 16-18 tests/upgrade builds it with their Cargo feature added),
+# 0.2.0 for 15-18.
 upgrade_tests() {
-  say "PostgreSQL $PG_MAJOR: ALTER EXTENSION UPDATE from 0.1.0 (builds 0.1.0 once per major: about 4 minutes the first time)"
-  "$ROOT/tests/upgrade/run.sh"
+  local from
+  for from in 0.1.0 0.2.0; do
+    say "PostgreSQL $PG_MAJOR: ALTER EXTENSION UPDATE from $from (builds $from once per major: about 4 minutes the first time, less the second)"
+    UPGRADE_FROM=$from "$ROOT/tests/upgrade/run.sh"
+  done
 }
 
 test_pg15() {

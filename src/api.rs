@@ -153,7 +153,11 @@ pub extern "C-unwind" fn openrouter_sync_from_text_wrapper(
 ) -> pg_sys::Datum {
     pgrx::pg_sys::panic::ErrorReport::new(
         PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-        "openrouter_sync_from_text: the library is 0.2.0, the extension's objects are 0.1.0",
+        concat!(
+            "openrouter_sync_from_text: the library is ",
+            env!("CARGO_PKG_VERSION"),
+            ", the extension's objects are 0.1.0"
+        ),
         "openrouter_sync_from_text",
     )
     .set_hint("Run ALTER EXTENSION openrouter_registry UPDATE.")

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION openrouter_registry UPDATE from the released 0.1.0 (commit 3a19379), on a
-# throwaway cluster:
-#   - builds 0.1.0 from that commit (git archive of it; a debug build, cached in
-#     $UPGRADE_BUILD_DIR, about 4 minutes the first time) and installs it beside this build;
-#   - 0.1.0 syncs the older fixture, other sources write into its things and relationships;
-#   - this build's library replaces 0.1.0's; until the update it refuses to sync into 0.1.0's
-#     objects, saying what to do;
-#   - ALTER EXTENSION ... UPDATE keeps every row of every table;
+# ALTER EXTENSION openrouter_registry UPDATE from a released version (UPGRADE_FROM: 0.1.0,
+# commit 3a19379, the default; or 0.2.0, commit a6e8c20), on a throwaway cluster:
+#   - builds that version from its commit (git archive of it; a debug build cached in
+#     $UPGRADE_BUILD_DIR, its dependencies shared by every old version's build of a major:
+#     about 4 minutes the first time) and installs it beside this build;
+#   - the old version syncs the older fixture, other sources write into its things and
+#     relationships;
+#   - this build's library replaces the old one; until the update it refuses to sync into
+#     the old objects, saying what to do;
+#   - ALTER EXTENSION ... UPDATE (through every script in between) keeps every row of every
+#     table;
 #   - the newer fixture syncs on, and the result equals a fresh install of this version fed
 #     the same two snapshots (models, labs, edges, prices, price history, change log; ids and
 #     timestamps aside), with the same SQL objects, comments and dependencies;
@@ -15,9 +18,15 @@
 # KEEP=1 leaves the cluster running.
 source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
-FROM_COMMIT=${UPGRADE_FROM_COMMIT:-3a19379}
-FROM_VERSION=0.1.0
-BUILD=${UPGRADE_BUILD_DIR:-/tmp/openrouter-0.1.0-build$PG_SUFFIX}
+FROM_VERSION=${UPGRADE_FROM:-0.1.0}
+case $FROM_VERSION in  # each release's commit
+  0.1.0) FROM_COMMIT=3a19379 ;;
+  0.2.0) FROM_COMMIT=a6e8c20 ;;
+  *) die "UPGRADE_FROM=$FROM_VERSION: no such release (0.1.0, 0.2.0)" ;;
+esac
+BUILD=${UPGRADE_BUILD_DIR:-/tmp/openrouter-$FROM_VERSION-build$PG_SUFFIX}
+# The old versions' builds of one major share their dependencies (pgrx, its bindings).
+OLD_TARGET=/tmp/openrouter-old-builds-target$PG_SUFFIX
 DIR=${UPGRADE_DIR:-/tmp/openrouter-upgrade-pg$PG_SUFFIX}
 PORT=${UPGRADE_PORT:-$((55723 + PORT_SHIFT))}
 FIX=$ROOT/../shared/fixtures/openrouter
@@ -30,10 +39,10 @@ EXTDIR=$("$PG_CONFIG" --sharedir)/extension
 LIB=$PKGLIB/openrouter_registry.so
 [[ -f $EXTDIR/openrouter_registry--$TO_VERSION.sql && -f $LIB ]] \
   || die "openrouter_registry $TO_VERSION is not installed: run cargo pgrx test pg15 (or cargo pgrx install) first"
-[[ -f $EXTDIR/openrouter_registry--$FROM_VERSION--$TO_VERSION.sql ]] \
-  || die "the upgrade script openrouter_registry--$FROM_VERSION--$TO_VERSION.sql is not installed"
+[[ -f $EXTDIR/openrouter_registry--0.2.0--$TO_VERSION.sql ]] \
+  || die "the upgrade script openrouter_registry--0.2.0--$TO_VERSION.sql is not installed"
 
-# --- 0.1.0, built once per commit ------------------------------------------------------
+# --- the old version, built once per commit ------------------------------------------------------
 sha=$(git -C "$ROOT" rev-parse --verify "$FROM_COMMIT^{commit}") \
   || die "commit $FROM_COMMIT ($FROM_VERSION) is not in this clone's history (a shallow clone? git fetch --unshallow)"
 OLD_PKG=$BUILD/pkg
@@ -44,10 +53,11 @@ if [[ $(cat "$BUILD/commit" 2>/dev/null) != "$sha" || ! -f $OLD_LIB || ! -f $OLD
   rm -rf "$BUILD"; mkdir -p "$BUILD/src"
   git -C "$ROOT" archive "$sha" | tar -x -C "$BUILD/src"
   # 0.1.0 was built for 15 only: for 16-18 it gets their Cargo feature, nothing else.
+  # (0.2.0 has them.)
   if ! grep -q "^pg$PG_MAJOR = " "$BUILD/src/Cargo.toml"; then
     sed -i "s|^pg15 = .*|&\npg$PG_MAJOR = [\"pgrx/pg$PG_MAJOR\", \"pgrx-tests/pg$PG_MAJOR\"]|" "$BUILD/src/Cargo.toml"
   fi
-  (cd "$BUILD/src" && cargo pgrx package --debug --pg-config "$PG_CONFIG" --out-dir "$OLD_PKG" >"$BUILD/build.log" 2>&1) \
+  (cd "$BUILD/src" && CARGO_TARGET_DIR=$OLD_TARGET cargo pgrx package --debug --pg-config "$PG_CONFIG" --out-dir "$OLD_PKG" >"$BUILD/build.log" 2>&1) \
     || { tail -30 "$BUILD/build.log" >&2; die "building $FROM_VERSION failed (log: $BUILD/build.log)"; }
   echo "$sha" >"$BUILD/commit"
 fi

@@ -1,0 +1,6 @@
+-- openrouter_registry 0.2.0 -> 0.3.0 (ALTER EXTENSION openrouter_registry UPDATE).
+-- 0.2.0 (commit a6e8c20) is released: what changed after it goes here, never into the
+-- 0.1.0 -> 0.2.0 script (a 0.1.0 database updates through both, one after the other).
+-- Each change adds its own section, headed "-- issue N, item M: what". A fresh 0.3.0 install
+-- and a 0.1.0 or 0.2.0 install updated to 0.3.0 must end up with the same objects
+-- (tests/upgrade/run.sh checks both).
