@@ -188,12 +188,26 @@ unsafe extern "C-unwind" fn check_api_key(
         )
     };
     let given = given.filter(|v| !v.is_empty() && v.as_bytes() != MASK.to_bytes());
+    // A value stored earlier (ALTER DATABASE/ROLE ... SET in a session that had not loaded
+    // this library, where the setting was a placeholder), applied as the library loads or a
+    // session starts: refused, loudly, with the statement that removes it.
     if given.is_some()
         && matches!(
             source,
-            PGC_S_TEST | PGC_S_DATABASE | PGC_S_USER | PGC_S_DATABASE_USER
+            PGC_S_DATABASE | PGC_S_USER | PGC_S_DATABASE_USER | PGC_S_GLOBAL
         )
     {
+        let (stored_by, reset) = stored_key_statements(source);
+        pg_sys::GUC_check_errcode(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
+        pg_sys::GUC_check_errmsg_string = palloc_text(&format!(
+            "openrouter.api_key is stored in pg_db_role_setting ({stored_by}), readable by every role: it is ignored"
+        ));
+        pg_sys::GUC_check_errhint_string = palloc_text(&format!(
+            "Run {reset} as a superuser, and put the key in a file readable only by the postgres OS user named by openrouter.api_key_file."
+        ));
+        return false;
+    }
+    if given.is_some() && source == PGC_S_TEST {
         pg_sys::GUC_check_errcode(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
         pg_sys::GUC_check_errmsg_string = pg_sys::pstrdup(c"openrouter.api_key cannot be stored with ALTER DATABASE/ROLE ... SET or a function SET clause".as_ptr());
         pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
@@ -225,6 +239,54 @@ unsafe extern "C-unwind" fn check_api_key(
     }
     *extra = buf as *mut c_void;
     true
+}
+
+/// How a key in pg_db_role_setting got there, and the statement that removes it, for the
+/// source the stored value is applied with. Names the database and the session's role when
+/// the catalogs can be read (a session's start and LOAD run inside a transaction).
+unsafe fn stored_key_statements(source: pg_sys::GucSource::Type) -> (String, String) {
+    use pg_sys::GucSource::*;
+    let in_xact = pg_sys::IsTransactionState();
+    let quoted = |name: *const c_char, fallback: &str| -> String {
+        if name.is_null() {
+            return fallback.to_string();
+        }
+        std::ffi::CStr::from_ptr(pg_sys::quote_identifier(name))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let db = || {
+        let name = if in_xact {
+            pg_sys::get_database_name(pg_sys::MyDatabaseId)
+        } else {
+            std::ptr::null_mut()
+        };
+        quoted(name, "<this database>")
+    };
+    let role = || {
+        let name = if in_xact {
+            pg_sys::GetUserNameFromId(pg_sys::GetSessionUserId(), true)
+        } else {
+            std::ptr::null_mut()
+        };
+        quoted(name, "<this role>")
+    };
+    let target = match source {
+        PGC_S_DATABASE => format!("DATABASE {}", db()),
+        PGC_S_USER => format!("ROLE {}", role()),
+        PGC_S_DATABASE_USER => format!("ROLE {} IN DATABASE {}", role(), db()),
+        _ => "ROLE ALL".to_string(),
+    };
+    (
+        format!("ALTER {target} SET"),
+        format!("ALTER {target} RESET openrouter.api_key"),
+    )
+}
+
+/// A copy of `text` in the current memory context, as GUC_check_errmsg and friends want.
+unsafe fn palloc_text(text: &str) -> *mut c_char {
+    let text = CString::new(text.replace('\0', "")).unwrap_or_default();
+    pg_sys::pstrdup(text.as_ptr())
 }
 
 /// The allocator of a string setting's value and of its "extra", which Postgres frees
@@ -327,7 +389,7 @@ pub fn api_key() -> Result<Option<String>, crate::error::SyncError> {
     let k = KEY.lock().unwrap_or_else(|e| e.into_inner());
     let from_config = matches!(
         k.source,
-        PGC_S_ENV_VAR | PGC_S_FILE | PGC_S_ARGV | PGC_S_GLOBAL
+        PGC_S_ENV_VAR | PGC_S_FILE | PGC_S_ARGV
     );
     if k.value.is_some() && from_config && !PRELOADED.load(std::sync::atomic::Ordering::Relaxed) {
         // Sessions that never load this library see the configured value as a placeholder

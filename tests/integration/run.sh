@@ -5,7 +5,8 @@
 #      within ~1.5 s, change nothing, and leave the session usable
 #   3. backups: pg_dump -Fc / pg_restore brings back every row and the sequences
 #   4. security, as real login sessions: analyst (no grants) and syncer (openrouter_admin)
-#   5. a key without the library preloaded is refused
+#   5. a key without the library preloaded is refused; a key stored with ALTER DATABASE/ROLE
+#      ... SET is reported whenever the library loads, never used
 #   6. non-UTF8 databases (LATIN1, EUC_JP): CREATE EXTENSION and the syncs refuse clearly
 #   7. out of memory in one backend (a capped address space): an ERROR, nothing else harmed
 #   8. amcheck (heap, TOAST, B-tree indexes) after all of the syncs
@@ -466,6 +467,45 @@ out=$("$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$PORT" -U postgres -d "$DB" -c "SE
 expect "a configured key without preloading: the sync refuses it" "$(oneline "$out")" \
   grep -q "openrouter.api_key is set in the server configuration, but openrouter_registry is not in shared_preload_libraries" <<<"$out"
 alter_system "RESET openrouter.api_key"
+
+# A key stored in pg_db_role_setting, readable by every role: ALTER DATABASE/ROLE ... SET
+# succeeds in a session that has not loaded the library (the setting is a placeholder
+# there). Whenever the library loads afterwards -- at the first call in a session, or at
+# connection start once it is preloaded -- it says so loudly, with the statement that
+# removes it, and never uses (or prints) the key.
+STORED=sk-or-v1-stored-in-the-catalog
+psql_as() {  # USER SQL: stdout and stderr together
+  timeout 90 "${PSQL[@]}" -U "$1" -d "$DB" -c "$2" 2>&1 || true
+}
+q "ALTER DATABASE $DB SET openrouter.api_key = '$STORED'"
+q "ALTER ROLE analyst SET openrouter.api_key = '$STORED'"
+q "ALTER ROLE syncer IN DATABASE $DB SET openrouter.api_key = '$STORED'"
+out=$(psql_as postgres "LOAD 'openrouter_registry'")
+expect "not preloaded: loading the library warns of the key stored by ALTER DATABASE" \
+  "$(oneline "$out")" grep -q "WARNING:  openrouter.api_key is stored in pg_db_role_setting (ALTER DATABASE $DB SET), readable by every role: it is ignored" <<<"$out"
+expect "... with the statement that removes it in the HINT" "$(oneline "$out")" \
+  grep -q "HINT:  Run ALTER DATABASE $DB RESET openrouter.api_key as a superuser" <<<"$out"
+cluster_stop "$DIR"
+sed -i "s/^shared_preload_libraries = .*/shared_preload_libraries = '${preload_now:+$preload_now,}openrouter_registry'/" "$DIR/postgresql.conf"
+cluster_start "$DIR" "$PORT"
+out=$(psql_as postgres "SELECT 'connected'")
+expect "preloaded: connecting warns of the stored key, before any function runs" "$(oneline "$out")" \
+  grep -q "WARNING:  openrouter.api_key is stored in pg_db_role_setting (ALTER DATABASE $DB SET)" <<<"$out"
+expect "... and the session goes on" "$(oneline "$out")" grep -q "^connected$" <<<"$out"
+out=$(psql_as analyst "SELECT 'connected'")
+expect "a role's stored key: the warning names ALTER ROLE analyst RESET" "$(oneline "$out")" \
+  grep -q "Run ALTER ROLE analyst RESET openrouter.api_key" <<<"$out"
+out=$(psql_as syncer "SELECT 'connected'")
+expect "a role's key stored for one database: ALTER ROLE syncer IN DATABASE $DB RESET" "$(oneline "$out")" \
+  grep -q "Run ALTER ROLE syncer IN DATABASE $DB RESET openrouter.api_key" <<<"$out"
+check "the stored key is not in force" "SELECT coalesce(current_setting('openrouter.api_key', true), '') = ''"
+expect "the server log has the warning, never the key" "$(grep -c -- "$STORED" "$DIR/server.log")" \
+  bash -c "grep -q 'openrouter.api_key is stored in pg_db_role_setting' '$DIR/server.log' && ! grep -q -- '$STORED' '$DIR/server.log'"
+q "ALTER DATABASE $DB RESET openrouter.api_key"
+q "ALTER ROLE analyst RESET openrouter.api_key"
+q "ALTER ROLE syncer IN DATABASE $DB RESET openrouter.api_key"
+out=$(psql_as postgres "SELECT 'connected'")
+expect "after the RESETs, no warning" "$(oneline "$out")" test "$out" == connected
 
 # ---------------------------------------------------------------------------------------
 echo "== 8. amcheck after every sync above: heaps, TOAST and every B-tree index are sound"
