@@ -387,10 +387,7 @@ pub fn api_key() -> Result<Option<String>, crate::error::SyncError> {
         };
     }
     let k = KEY.lock().unwrap_or_else(|e| e.into_inner());
-    let from_config = matches!(
-        k.source,
-        PGC_S_ENV_VAR | PGC_S_FILE | PGC_S_ARGV
-    );
+    let from_config = matches!(k.source, PGC_S_ENV_VAR | PGC_S_FILE | PGC_S_ARGV);
     if k.value.is_some() && from_config && !PRELOADED.load(std::sync::atomic::Ordering::Relaxed) {
         // Sessions that never load this library see the configured value as a placeholder
         // that any role can SHOW: refuse to rely on such a key.

@@ -603,153 +603,17 @@ fn map_one(
         index,
         reason: format!("is not an object: {}", excerpt(raw_model, 60)),
     })?;
-    let id = match obj
-        .get("id")
-        .map(|r| serde_json::from_str::<Option<String>>(r.get()))
-    {
-        Some(Ok(Some(id))) if !id.trim().is_empty() => id,
-        Some(Ok(Some(_))) => {
-            return Err(ModelError {
-                index,
-                reason: "has an empty \"id\"".into(),
-            })
-        }
-        Some(Ok(None)) | None => {
-            return Err(ModelError {
-                index,
-                reason: "has no \"id\"".into(),
-            })
-        }
-        Some(Err(_)) => {
-            return Err(ModelError {
-                index,
-                reason: "has an \"id\" that is not a string".into(),
-            })
-        }
-    };
-    if id.contains('\0') {
-        w.push(format!(
-            "skipped model {:?}: its id holds \\u0000, which no text column can store",
-            excerpt(&id, 80)
-        ));
-        return Ok(None);
-    }
-    let Some((lab, _)) = id
-        .split_once('/')
-        .map(|(lab, rest)| (lab_of_prefix(lab), rest))
-        .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
-    else {
-        w.push(format!(
-            "skipped model {:?}: its id has no \"lab/\" prefix",
-            excerpt(&id, 80)
-        ));
+    let id = model_id(index, &obj)?;
+    let Some(lab) = lab_of_id(&id, w) else {
         return Ok(None);
     };
 
     let name: Option<String> = field(&obj, "name", &id, w);
     let description: String = field(&obj, "description", &id, w).unwrap_or_default();
-    let context_length = match field::<serde_json::Number>(&obj, "context_length", &id, w) {
-        None => None,
-        Some(n) => match n.as_i64() {
-            Some(v) if (0..=MAX_CONTEXT_LENGTH).contains(&v) => Some(v),
-            _ => {
-                w.push(format!(
-                    "{id}: ignored \"context_length\" {n}: not a token count"
-                ));
-                None
-            }
-        },
-    };
-
-    // Pricing: every key kept; decimal strings (or numbers) become exact JSON numbers,
-    // "-1" becomes null with variable_price; objects/arrays (overrides, ...) pass through.
-    let mut pricing = BTreeMap::new();
-    let mut prices = BTreeMap::new();
-    let mut variable_price = false;
-    match raw(&obj, "pricing").map(|r| serde_json::from_str::<BTreeMap<String, &RawValue>>(r.get()))
-    {
-        None => {}
-        Some(Err(_)) => w.push(format!("{id}: ignored \"pricing\": not an object")),
-        Some(Ok(map)) => {
-            for (key, value) in map {
-                if key.contains('\0') {
-                    w.push(format!(
-                        "{id}: ignored price {:?}: its key holds \\u0000",
-                        excerpt(&key, 40)
-                    ));
-                    continue;
-                }
-                let text = value.get().trim();
-                let as_text = if text.starts_with('"') {
-                    serde_json::from_str::<String>(text).ok()
-                } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-                    Some(text.to_string())
-                } else {
-                    None
-                };
-                // A structured value (e.g. long-context overrides) passes through as is.
-                if as_text.is_none() && text.starts_with(['{', '[']) {
-                    let stored = match crate::pg::jsonb::unstorable(text) {
-                        None => Some(value.to_owned()),
-                        Some(why) => {
-                            w.push(format!("{id}: ignored price \"{key}\": {why}"));
-                            None
-                        }
-                    };
-                    pricing.insert(key, stored);
-                    continue;
-                }
-                let price = match as_text.as_deref().map(parse_price) {
-                    _ if text == "null" => None,
-                    Some(Some(p)) => Some(p),
-                    _ => {
-                        w.push(format!(
-                            "{id}: ignored price \"{key}\" {}: not a price",
-                            excerpt(text, 40)
-                        ));
-                        None
-                    }
-                };
-                match price {
-                    Some(Price::Exact(d)) => {
-                        pricing.insert(key.clone(), Some(number(&d)));
-                        prices.insert(key, Some(d));
-                    }
-                    Some(Price::Variable) | None => {
-                        if matches!(price, Some(Price::Variable))
-                            && (key == "prompt" || key == "completion")
-                        {
-                            variable_price = true;
-                        }
-                        // Variable, null or unreadable: stored as null.
-                        pricing.insert(key.clone(), None);
-                        prices.insert(key, None);
-                    }
-                }
-            }
-        }
-    }
-    if !prices.contains_key("prompt") && !variable_price {
-        w.push(format!("{id}: no usable prompt price"));
-    }
-
+    let context_length = context_length_of(&obj, &id, w);
+    let pricing = map_pricing(&obj, &id, w);
     let architecture = kept(&obj, "architecture", &id, w);
-    let arch: Option<Object> = architecture.and_then(|r| serde_json::from_str(r.get()).ok());
-    let list = |key: &str, w: &mut Vec<String>| -> Vec<String> {
-        arch.as_ref()
-            .and_then(|a| field::<Vec<String>>(a, key, &id, w))
-            .unwrap_or_default()
-    };
-    // Sorted: the API lists the same set in varying orders ({text,image} and {image,text}),
-    // which would split every GROUP BY over them.
-    let sorted = |mut v: Vec<String>| {
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    let input_modalities = sorted(list("input_modalities", w));
-    let output_modalities = sorted(list("output_modalities", w));
-    let modalities = sorted([input_modalities.clone(), output_modalities.clone()].concat());
+    let modalities = modalities_of(architecture, &id, w);
     let supported_parameters: Vec<String> =
         field(&obj, "supported_parameters", &id, w).unwrap_or_default();
     let created = field::<serde_json::Number>(&obj, "created", &id, w)
@@ -760,32 +624,12 @@ fn map_one(
         .and_then(parse_date)
         .is_some_and(|d| d < today);
     let expires = expiration_date.is_some();
-
-    let (variant, base_id) = match id.rsplit_once(':') {
-        Some((base, v)) if !v.is_empty() && !v.contains('/') => (Some(v), base),
-        _ => (None, id.as_str()),
-    };
+    let (variant, base_id) = variant_of(&id);
     let slug = base_id.split_once('/').map_or(base_id, |(_, s)| s);
     let params = parameters(slug).or_else(|| name.as_deref().and_then(parameters));
+    let extra = extra_fields(&obj, &id, w);
 
-    let mut extra: BTreeMap<String, &RawValue> = BTreeMap::new();
-    for (k, v) in obj
-        .iter()
-        .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.0.as_ref()))
-    {
-        if k.0.contains('\0') {
-            w.push(format!(
-                "{id}: ignored field {:?}: its name holds \\u0000",
-                excerpt(&k.0, 40)
-            ));
-        } else if let Some(v) = kept(&obj, &k.0, &id, w) {
-            extra.insert(k.0.to_string(), v);
-        } else if v.get().trim() == "null" {
-            extra.insert(k.0.to_string(), v);
-        }
-    }
-
-    let pricing_json = serde_json::to_string(&pricing).expect("pricing serializes");
+    let pricing_json = serde_json::to_string(&pricing.stored).expect("pricing serializes");
     // Kept for the whole sync: allocated at its length (the serializer's buffer is about
     // twice that; 2.5 MB at 100x).
     let pricing_kept = String::from(pricing_json.as_str());
@@ -795,11 +639,11 @@ fn map_one(
         description: &description,
         provider: lab,
         pricing: RawValue::from_string(pricing_json).expect("pricing is JSON"),
-        variable_price,
+        variable_price: pricing.variable,
         context_length,
-        modalities,
-        input_modalities,
-        output_modalities,
+        modalities: modalities.all,
+        input_modalities: modalities.input,
+        output_modalities: modalities.output,
         features: features(&supported_parameters),
         supported_parameters: supported_parameters.clone(),
         architecture,
@@ -833,8 +677,8 @@ fn map_one(
     let mut out = Vec::with_capacity(raw_model.len() + 512);
     serde_json::to_writer(&mut out, &data).expect("model data serializes");
     let data = String::from_utf8(out).expect("serde_json writes UTF-8");
-    let mapped = MappedModel {
-        variable_price,
+    Ok(Some(MappedModel {
+        variable_price: pricing.variable,
         fingerprint: fingerprint(&data),
         docs: Some(Box::new(Documents {
             data,
@@ -849,8 +693,215 @@ fn map_one(
         expired,
         raw_hash: raw_hash(raw_model),
         expires,
+    }))
+}
+
+/// The model's id: a string that is not blank, or why the model cannot be read.
+fn model_id(index: usize, obj: &Object<'_>) -> Result<String, ModelError> {
+    let reason = match obj
+        .get("id")
+        .map(|r| serde_json::from_str::<Option<String>>(r.get()))
+    {
+        Some(Ok(Some(id))) if !id.trim().is_empty() => return Ok(id),
+        Some(Ok(Some(_))) => "has an empty \"id\"",
+        Some(Ok(None)) | None => "has no \"id\"",
+        Some(Err(_)) => "has an \"id\" that is not a string",
     };
-    Ok(Some(mapped))
+    Err(ModelError {
+        index,
+        reason: reason.into(),
+    })
+}
+
+/// The lab of an id (`openai/gpt-4o` -> `openai`, `~anthropic/...` -> `anthropic`); `None`,
+/// with a warning, when the model must be skipped: an id no text column can store, or one
+/// without a `lab/` prefix.
+fn lab_of_id<'i>(id: &'i str, w: &mut Vec<String>) -> Option<&'i str> {
+    if id.contains('\0') {
+        w.push(format!(
+            "skipped model {:?}: its id holds \\u0000, which no text column can store",
+            excerpt(id, 80)
+        ));
+        return None;
+    }
+    let lab = id
+        .split_once('/')
+        .map(|(lab, rest)| (lab_of_prefix(lab), rest))
+        .filter(|(lab, rest)| !lab.is_empty() && !rest.is_empty())
+        .map(|(lab, _)| lab);
+    if lab.is_none() {
+        w.push(format!(
+            "skipped model {:?}: its id has no \"lab/\" prefix",
+            excerpt(id, 80)
+        ));
+    }
+    lab
+}
+
+/// `context_length` when it is a token count the column can hold; else `None`, warned.
+fn context_length_of(obj: &Object<'_>, id: &str, w: &mut Vec<String>) -> Option<i64> {
+    let n = field::<serde_json::Number>(obj, "context_length", id, w)?;
+    match n.as_i64() {
+        Some(v) if (0..=MAX_CONTEXT_LENGTH).contains(&v) => Some(v),
+        _ => {
+            w.push(format!(
+                "{id}: ignored \"context_length\" {n}: not a token count"
+            ));
+            None
+        }
+    }
+}
+
+/// The pricing object as stored: every key kept; decimal strings (or numbers) become exact
+/// JSON numbers, "-1" becomes null with `variable`; objects and arrays (long-context
+/// overrides, ...) pass through.
+#[derive(Default)]
+struct Pricing {
+    stored: BTreeMap<String, Option<Box<RawValue>>>,
+    /// The API priced prompt or completion "-1": the router decides per request.
+    variable: bool,
+}
+
+/// One price as the API gives it.
+enum PriceEntry {
+    Number(Box<RawValue>),
+    Variable,
+    /// null, or unreadable (warned).
+    Null,
+    /// An object or array, or null when jsonb cannot hold it (warned).
+    Structured(Option<Box<RawValue>>),
+}
+
+fn map_pricing(obj: &Object<'_>, id: &str, w: &mut Vec<String>) -> Pricing {
+    let mut pricing = Pricing::default();
+    let mut has_prompt = false;
+    match raw(obj, "pricing").map(|r| serde_json::from_str::<BTreeMap<String, &RawValue>>(r.get()))
+    {
+        None => {}
+        Some(Err(_)) => w.push(format!("{id}: ignored \"pricing\": not an object")),
+        Some(Ok(map)) => {
+            for (key, value) in map {
+                if key.contains('\0') {
+                    w.push(format!(
+                        "{id}: ignored price {:?}: its key holds \\u0000",
+                        excerpt(&key, 40)
+                    ));
+                    continue;
+                }
+                let entry = price_entry(id, &key, value, w);
+                let prompt_or_completion = key == "prompt" || key == "completion";
+                has_prompt |= key == "prompt" && !matches!(entry, PriceEntry::Structured(_));
+                pricing.variable |= prompt_or_completion && matches!(entry, PriceEntry::Variable);
+                let stored = match entry {
+                    PriceEntry::Number(n) => Some(n),
+                    PriceEntry::Structured(s) => s,
+                    // Variable, null or unreadable: stored as null.
+                    PriceEntry::Variable | PriceEntry::Null => None,
+                };
+                pricing.stored.insert(key, stored);
+            }
+        }
+    }
+    if !has_prompt && !pricing.variable {
+        w.push(format!("{id}: no usable prompt price"));
+    }
+    pricing
+}
+
+fn price_entry(id: &str, key: &str, value: &RawValue, w: &mut Vec<String>) -> PriceEntry {
+    let text = value.get().trim();
+    let as_text = if text.starts_with('"') {
+        serde_json::from_str::<String>(text).ok()
+    } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        Some(text.to_string())
+    } else {
+        None
+    };
+    // A structured value (e.g. long-context overrides) passes through as is.
+    if as_text.is_none() && text.starts_with(['{', '[']) {
+        return PriceEntry::Structured(match crate::pg::jsonb::unstorable(text) {
+            None => Some(value.to_owned()),
+            Some(why) => {
+                w.push(format!("{id}: ignored price \"{key}\": {why}"));
+                None
+            }
+        });
+    }
+    match as_text.as_deref().map(parse_price) {
+        _ if text == "null" => PriceEntry::Null,
+        Some(Some(Price::Exact(d))) => PriceEntry::Number(number(&d)),
+        Some(Some(Price::Variable)) => PriceEntry::Variable,
+        _ => {
+            w.push(format!(
+                "{id}: ignored price \"{key}\" {}: not a price",
+                excerpt(text, 40)
+            ));
+            PriceEntry::Null
+        }
+    }
+}
+
+struct Modalities {
+    input: Vec<String>,
+    output: Vec<String>,
+    /// Input and output together.
+    all: Vec<String>,
+}
+
+/// The modality lists of `architecture`, sorted and without duplicates: the API lists the
+/// same set in varying orders ({text,image} and {image,text}), which would split every
+/// GROUP BY over them.
+fn modalities_of(architecture: Option<&RawValue>, id: &str, w: &mut Vec<String>) -> Modalities {
+    let arch: Option<Object> = architecture.and_then(|r| serde_json::from_str(r.get()).ok());
+    let mut list = |key: &str| -> Vec<String> {
+        let mut v = arch
+            .as_ref()
+            .and_then(|a| field::<Vec<String>>(a, key, id, w))
+            .unwrap_or_default();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let input = list("input_modalities");
+    let output = list("output_modalities");
+    let mut all = [input.clone(), output.clone()].concat();
+    all.sort_unstable();
+    all.dedup();
+    Modalities { input, output, all }
+}
+
+/// `(variant, base id)`: `x/y:free` -> `(Some("free"), "x/y")`; no variant otherwise.
+fn variant_of(id: &str) -> (Option<&str>, &str) {
+    match id.rsplit_once(':') {
+        Some((base, v)) if !v.is_empty() && !v.contains('/') => (Some(v), base),
+        _ => (None, id),
+    }
+}
+
+/// The fields this mapping does not know, kept verbatim (null included) unless jsonb cannot
+/// hold them or their name (warned).
+fn extra_fields<'a>(
+    obj: &Object<'a>,
+    id: &str,
+    w: &mut Vec<String>,
+) -> BTreeMap<String, &'a RawValue> {
+    let mut extra = BTreeMap::new();
+    for (k, v) in obj
+        .iter()
+        .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.0.as_ref()))
+    {
+        if k.0.contains('\0') {
+            w.push(format!(
+                "{id}: ignored field {:?}: its name holds \\u0000",
+                excerpt(&k.0, 40)
+            ));
+        } else if let Some(v) = kept(obj, &k.0, id, w) {
+            extra.insert(k.0.to_string(), v);
+        } else if v.get().trim() == "null" {
+            extra.insert(k.0.to_string(), *v);
+        }
+    }
+    extra
 }
 
 /// Labs in order of first appearance, each with its models in API order.

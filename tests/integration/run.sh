@@ -480,6 +480,7 @@ psql_as() {  # USER SQL: stdout and stderr together
 q "ALTER DATABASE $DB SET openrouter.api_key = '$STORED'"
 q "ALTER ROLE analyst SET openrouter.api_key = '$STORED'"
 q "ALTER ROLE syncer IN DATABASE $DB SET openrouter.api_key = '$STORED'"
+q "ALTER ROLE ALL SET openrouter.api_key = '$STORED'"
 out=$(psql_as postgres "LOAD 'openrouter_registry'")
 expect "not preloaded: loading the library warns of the key stored by ALTER DATABASE" \
   "$(oneline "$out")" grep -q "WARNING:  openrouter.api_key is stored in pg_db_role_setting (ALTER DATABASE $DB SET), readable by every role: it is ignored" <<<"$out"
@@ -498,12 +499,15 @@ expect "a role's stored key: the warning names ALTER ROLE analyst RESET" "$(onel
 out=$(psql_as syncer "SELECT 'connected'")
 expect "a role's key stored for one database: ALTER ROLE syncer IN DATABASE $DB RESET" "$(oneline "$out")" \
   grep -q "Run ALTER ROLE syncer IN DATABASE $DB RESET openrouter.api_key" <<<"$out"
+expect "every role's stored key (ALTER ROLE ALL SET): ALTER ROLE ALL RESET" "$(oneline "$out")" \
+  grep -q "Run ALTER ROLE ALL RESET openrouter.api_key" <<<"$out"
 check "the stored key is not in force" "SELECT coalesce(current_setting('openrouter.api_key', true), '') = ''"
 expect "the server log has the warning, never the key" "$(grep -c -- "$STORED" "$DIR/server.log")" \
   bash -c "grep -q 'openrouter.api_key is stored in pg_db_role_setting' '$DIR/server.log' && ! grep -q -- '$STORED' '$DIR/server.log'"
 q "ALTER DATABASE $DB RESET openrouter.api_key"
 q "ALTER ROLE analyst RESET openrouter.api_key"
 q "ALTER ROLE syncer IN DATABASE $DB RESET openrouter.api_key"
+q "ALTER ROLE ALL RESET openrouter.api_key"
 out=$(psql_as postgres "SELECT 'connected'")
 expect "after the RESETs, no warning" "$(oneline "$out")" test "$out" == connected
 
