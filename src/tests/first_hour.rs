@@ -620,4 +620,24 @@ mod tests {
             "SELECT exposed_key IS NULL FROM openrouter_health()"
         ));
     }
+
+    // 5. A function's SET clause is kept in pg_proc.proconfig, which every role can read, and
+    // such a function puts the key in force whenever it runs: found and reported too.
+    #[pg_test]
+    fn a_key_in_a_function_set_clause_is_reported() {
+        run("SET client_min_messages = warning");
+        run("CREATE FUNCTION pg_temp.with_key() RETURNS int LANGUAGE sql AS 'SELECT 1'");
+        // As a session without the library would store it (the check hook refuses it here).
+        run("UPDATE pg_proc SET proconfig = '{search_path=public,openrouter.api_key=sk-or-v1-stored}'
+              WHERE proname = 'with_key' AND pronamespace = pg_my_temp_schema()");
+        let fname = text("SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'with_key'");
+        assert_eq!(
+            text("SELECT status || ' | ' || exposed_key FROM openrouter_health()"),
+            format!("key exposed | openrouter.api_key is stored in the SET clause of function {fname} (pg_proc), readable by every role: run ALTER FUNCTION {fname} RESET openrouter.api_key")
+        );
+        run(&format!("ALTER FUNCTION {fname} RESET openrouter.api_key"));
+        assert!(one::<bool>(
+            "SELECT exposed_key IS NULL FROM openrouter_health()"
+        ));
+    }
 }
