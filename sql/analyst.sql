@@ -331,17 +331,33 @@ $$;
 COMMENT ON FUNCTION cheapest_models(integer, integer, boolean, text, text, text, bigint, bigint, bigint, boolean) IS
 'The max_results cheapest live models with more than context_above tokens of context (strictly more: a model with exactly context_above is left out), by prompt price, then completion price, then id; or, given a workload (prompt_tokens, completion_tokens, cached_prompt_tokens), by the exact USD cost model_cost() gives for it (returned as cost). Variable-price (router) and deprecated models are never returned. Prices: USD per token, and per million. Filters, any case: exclude_free (drops models whose prompt and completion are both free, :free variants included), modality (input or output: text, image, file, audio, video), feature (function_calling or tools, tool_choice, structured_outputs, json_mode or response_format, reasoning, web_search, logprobs, streaming), lab (its id, ''openai'', or its name, ''OpenAI''). An unknown filter value is an error listing the valid ones. Aliases (''~openai/gpt-latest'', priced like the model they route to) are left out unless include_aliases => true.';
 
+-- The per-token price keys: the only ones a per-million figure means something for ("request"
+-- is per request, "image" per image, "web_search" per search, "discount" a fraction).
+CREATE FUNCTION @extschema@.openrouter_prices_per_million(prices jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT jsonb_object_agg(p.key, CASE WHEN jsonb_typeof(p.value) = 'number'
+                                        THEN to_jsonb(trim_scale(p.value::text::numeric * 1000000)) END)
+      FROM jsonb_each(CASE WHEN jsonb_typeof(prices) = 'object' THEN prices END) p
+     WHERE p.key IN ('prompt', 'completion', 'input_cache_read', 'input_cache_write', 'audio', 'internal_reasoning')
+       AND jsonb_typeof(p.value) IN ('number', 'null')
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_prices_per_million(jsonb) IS 'The per-token keys of a prices object (USD per token: prompt, completion, input_cache_read, input_cache_write, audio, internal_reasoning) in USD per million tokens, exactly; a null (variable) price stays null. Keys that are not per token (request, image, web_search, discount, overrides) are left out; null when none is left.';
+
 CREATE FUNCTION @extschema@.openrouter_price_at(model_id text, at timestamptz)
 RETURNS TABLE (valid_from timestamptz, valid_to timestamptz, prompt_price numeric,
-               completion_price numeric, variable_price boolean, pricing jsonb)
+               completion_price numeric, prompt_price_per_million numeric, completion_price_per_million numeric,
+               variable_price boolean, pricing jsonb, pricing_per_million jsonb)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT h.valid_from, h.valid_to, h.prompt_price, h.completion_price, h.variable_price, h.pricing
+    SELECT h.valid_from, h.valid_to, h.prompt_price, h.completion_price,
+           trim_scale(h.prompt_price * 1000000), trim_scale(h.completion_price * 1000000),
+           h.variable_price, h.pricing, @extschema@.openrouter_prices_per_million(h.pricing)
       FROM @extschema@.openrouter_price_history h
      WHERE h.model_id = openrouter_price_at.model_id
        AND h.valid_from <= at AND (h.valid_to IS NULL OR h.valid_to > at)
 $$;
-COMMENT ON FUNCTION @extschema@.openrouter_price_at(text, timestamptz) IS 'The price period of a model in force at a time (no row if the model was not listed then). Periods start with the sync that first saw a price.';
+COMMENT ON FUNCTION @extschema@.openrouter_price_at(text, timestamptz) IS 'The price period of a model in force at a time (no row if the model was not listed then). Periods start with the sync that first saw a price. prompt_price and completion_price are USD per token, *_per_million the same per million tokens; pricing holds every price key as stored (USD per token, per request, per image or per search), pricing_per_million its per-token keys per million tokens.';
 
 CREATE FUNCTION model_cost(
     model_id              text,

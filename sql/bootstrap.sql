@@ -227,7 +227,7 @@ COMMENT ON COLUMN openrouter_sync_runs.duration_ms IS 'Wall time of the whole sy
 COMMENT ON COLUMN openrouter_sync_runs.source IS 'URL fetched (credentials removed), or the function given the payload offline (''openrouter_sync_from_text'' or ''openrouter_sync_from_json'').';
 COMMENT ON COLUMN openrouter_sync_runs.forced IS 'Run with force => true (the removal guard was overridden).';
 COMMENT ON COLUMN openrouter_sync_runs.models IS 'Models in the response (after skipping unusable ones and duplicates).';
-COMMENT ON COLUMN openrouter_sync_runs.labs IS 'Labs in the response.';
+COMMENT ON COLUMN openrouter_sync_runs.labs IS 'Live labs after the sync: labs with at least one live model (listed, not past its expiration date), as openrouter_labs and openrouter_health() count them; 0 for another dataset''s run. Rows from before 0.3.0 counted every lab in the response.';
 COMMENT ON COLUMN openrouter_sync_runs.inserted IS 'Model rows inserted.';
 COMMENT ON COLUMN openrouter_sync_runs.updated IS 'Model rows whose data changed.';
 COMMENT ON COLUMN openrouter_sync_runs.unchanged IS 'Models listed before and now with no tracked change (prices, name, context length).';
@@ -282,9 +282,9 @@ COMMENT ON TABLE openrouter_price_history IS 'One row per model per price period
 COMMENT ON COLUMN openrouter_price_history.model_id IS 'Model id (things.id).';
 COMMENT ON COLUMN openrouter_price_history.valid_from IS 'Start of the period (inclusive): the sync that saw these prices first.';
 COMMENT ON COLUMN openrouter_price_history.valid_to IS 'End of the period (exclusive); null while in force.';
-COMMENT ON COLUMN openrouter_price_history.pricing IS 'Every price key of the period (USD per token, per request or per image), as in things.data->''pricing''.';
-COMMENT ON COLUMN openrouter_price_history.prompt_price IS 'USD per prompt token; null when variable.';
-COMMENT ON COLUMN openrouter_price_history.completion_price IS 'USD per completion token; null when variable.';
+COMMENT ON COLUMN openrouter_price_history.pricing IS 'Every price key of the period (USD per token, per request, per image or per search), as in things.data->''pricing''; openrouter_price_at() gives its per-token keys per million tokens too.';
+COMMENT ON COLUMN openrouter_price_history.prompt_price IS 'USD per prompt token; null when variable (per million: openrouter_price_at()).';
+COMMENT ON COLUMN openrouter_price_history.completion_price IS 'USD per completion token; null when variable (per million: openrouter_price_at()).';
 COMMENT ON COLUMN openrouter_price_history.variable_price IS 'The API said "-1": the router decides the price.';
 CREATE UNIQUE INDEX openrouter_price_history_open_idx ON openrouter_price_history (model_id) WHERE valid_to IS NULL;
 

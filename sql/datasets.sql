@@ -53,7 +53,8 @@ COMMENT ON INDEX openrouter_change_log_provider_idx IS 'The endpoint and provide
 COMMENT ON TABLE openrouter_change_log IS 'What each sync changed, one row per model (endpoint, provider) and kind of change; read it through openrouter_changes(since, dataset).';
 COMMENT ON COLUMN openrouter_change_log.model_id IS 'Model id; null for a provider change.';
 COMMENT ON COLUMN openrouter_change_log.change IS 'models: added, removed, returned, expired (listed but past its expiration_date), repriced (prompt or completion price), prices_changed (other price keys), renamed, context_changed. endpoints: endpoint_added (a provider endpoint appears for the model, or returns), endpoint_removed (the model no longer lists it), endpoint_repriced (any of its prices changed; old and new pricing objects), quantization_changed. providers: provider_listed (in GET /providers for the first time, or again), provider_gone (missing from it; marked listed = false).';
-COMMENT ON COLUMN openrouter_change_log.old_value IS 'Value before (prices object, name, context length, quantization).';
+COMMENT ON COLUMN openrouter_change_log.old_value IS 'Value before (prices object, name, context length, quantization). Prices as stored: USD per token (per request, per image, per search for those keys); openrouter_changes() gives the per-token ones per million tokens too (old_value_per_million).';
+COMMENT ON COLUMN openrouter_change_log.new_value IS 'Value after, in the same form as old_value (openrouter_changes() adds new_value_per_million).';
 COMMENT ON COLUMN openrouter_change_log.dataset IS 'The dataset whose sync saw the change (''models'', ''endpoints'', ''providers''); rows from before 0.2.0 are ''models''.';
 COMMENT ON COLUMN openrouter_change_log.provider IS 'Provider slug, for endpoint and provider changes.';
 COMMENT ON COLUMN openrouter_change_log.endpoint_id IS 'Endpoint id (''<model id>@<provider tag>''), for endpoint changes.';
@@ -92,14 +93,22 @@ COMMENT ON FUNCTION openrouter_endpoint_history(text, text, integer, interval) I
 GRANT EXECUTE ON FUNCTION openrouter_endpoint_history(text, text, integer, interval) TO PUBLIC;
 
 CREATE FUNCTION openrouter_changes(since timestamptz, dataset text DEFAULT NULL)
-RETURNS TABLE (changed_at timestamptz, model_id text, change text, old_value jsonb, new_value jsonb, run_id bigint,
+RETURNS TABLE (changed_at timestamptz, model_id text, change text, old_value jsonb, new_value jsonb,
+               old_value_per_million jsonb, new_value_per_million jsonb, run_id bigint,
                dataset text, provider text, endpoint_id text)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT c.changed_at, c.model_id, c.change, c.old_value, c.new_value, c.run_id, c.dataset, c.provider, c.endpoint_id
+    SELECT c.changed_at, c.model_id, c.change, c.old_value, c.new_value,
+           CASE WHEN c.change IN ('added', 'removed', 'repriced', 'prices_changed',
+                                  'endpoint_added', 'endpoint_removed', 'endpoint_repriced')
+                THEN @extschema@.openrouter_prices_per_million(c.old_value) END,
+           CASE WHEN c.change IN ('added', 'removed', 'repriced', 'prices_changed',
+                                  'endpoint_added', 'endpoint_removed', 'endpoint_repriced')
+                THEN @extschema@.openrouter_prices_per_million(c.new_value) END,
+           c.run_id, c.dataset, c.provider, c.endpoint_id
       FROM @extschema@.openrouter_change_log c
      WHERE c.changed_at >= since
        AND (openrouter_changes.dataset IS NULL OR c.dataset = openrouter_changes.dataset)
      ORDER BY c.changed_at, c.dataset, c.model_id, c.change, c.endpoint_id, c.provider
 $$;
-COMMENT ON FUNCTION openrouter_changes(timestamptz, text) IS 'What the syncs since a time changed, for one dataset (''models'', ''endpoints'', ''providers'') or all (dataset null, the default). models: added, removed, returned, expired, repriced (old and new prompt/completion prices), prices_changed (other price keys), renamed, context_changed; endpoints: endpoint_added, endpoint_removed, endpoint_repriced (old and new pricing), quantization_changed; providers: provider_listed, provider_gone.';
+COMMENT ON FUNCTION openrouter_changes(timestamptz, text) IS 'What the syncs since a time changed, for one dataset (''models'', ''endpoints'', ''providers'') or all (dataset null, the default). models: added, removed, returned, expired, repriced (old and new prompt/completion prices), prices_changed (other price keys), renamed, context_changed; endpoints: endpoint_added, endpoint_removed, endpoint_repriced (old and new pricing), quantization_changed; providers: provider_listed, provider_gone. Prices in old_value and new_value are as stored: USD per token (per request, per image, per search for those keys); old_value_per_million and new_value_per_million hold their per-token keys in USD per million tokens (added, removed, repriced, prices_changed and the endpoint_ changes; null for the others).';

@@ -81,9 +81,12 @@ SELECT e.id,
        (e.data->'pricing'->>'request')::numeric                  AS request_price,
        (e.data->'pricing'->>'image')::numeric                    AS image_price,
        (e.data->'pricing'->>'input_cache_read')::numeric         AS input_cache_read_price,
+       trim_scale((e.data->'pricing'->>'input_cache_read')::numeric * 1000000) AS input_cache_read_price_per_million,
        (e.data->'pricing'->>'input_cache_write')::numeric        AS input_cache_write_price,
+       trim_scale((e.data->'pricing'->>'input_cache_write')::numeric * 1000000) AS input_cache_write_price_per_million,
        (e.data->'pricing'->>'discount')::numeric                 AS discount,
        e.data->'pricing'                                         AS pricing,
+       @extschema@.openrouter_prices_per_million(e.data->'pricing') AS pricing_per_million,
        (e.data->>'context_length')::integer                      AS context_length,
        (e.data->>'max_prompt_tokens')::integer                   AS max_prompt_tokens,
        (e.data->>'max_completion_tokens')::integer               AS max_completion_tokens,
@@ -226,9 +229,12 @@ COMMENT ON COLUMN openrouter_endpoints.completion_price_per_million IS 'USD per 
 COMMENT ON COLUMN openrouter_endpoints.request_price IS 'USD per request at this endpoint, or null.';
 COMMENT ON COLUMN openrouter_endpoints.image_price IS 'USD per input image at this endpoint, or null.';
 COMMENT ON COLUMN openrouter_endpoints.input_cache_read_price IS 'USD per prompt token read from the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_read_price_per_million IS 'USD per million prompt tokens read from the cache at this endpoint, or null.';
 COMMENT ON COLUMN openrouter_endpoints.input_cache_write_price IS 'USD per prompt token written to the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_write_price_per_million IS 'USD per million prompt tokens written to the cache at this endpoint, or null.';
 COMMENT ON COLUMN openrouter_endpoints.discount IS 'Fraction taken off the cost at this endpoint (0.25 = 25%), or null.';
-COMMENT ON COLUMN openrouter_endpoints.pricing IS 'Every price key of the endpoint as stored (USD per token, per request or per image).';
+COMMENT ON COLUMN openrouter_endpoints.pricing IS 'Every price key of the endpoint as stored (USD per token, per request, per image or per search).';
+COMMENT ON COLUMN openrouter_endpoints.pricing_per_million IS 'The per-token keys of pricing (prompt, completion, input_cache_read, input_cache_write, audio, internal_reasoning) in USD per million tokens; per request, per image and per search keys left out.';
 COMMENT ON COLUMN openrouter_endpoints.context_length IS 'Context window at this endpoint, in tokens.';
 COMMENT ON COLUMN openrouter_endpoints.max_prompt_tokens IS 'Most prompt tokens per request at this endpoint, or null.';
 COMMENT ON COLUMN openrouter_endpoints.max_completion_tokens IS 'Most completion tokens per request at this endpoint, or null.';

@@ -34,3 +34,186 @@ AS $$
      ORDER BY 1
 $$;
 COMMENT ON FUNCTION @extschema@.openrouter_exposed_key() IS 'Where openrouter.api_key is stored readable by every role: in pg_db_role_setting (ALTER DATABASE/ROLE ... SET) or in a function''s SET clause (pg_proc.proconfig, this database), each with the ALTER ... RESET that removes it; no row when nowhere. openrouter_health() reports it and every sync warns.';
+
+-- issue 20, item 17: every per-token price an analyst reads has its per-million twin. The
+-- change log and the price history keep their prices as stored (USD per token); the readers
+-- compute the twins from them, so rows stored before 0.3.0 have them too. Changing a
+-- function's result columns takes DROP + CREATE; a column beside its twin in
+-- openrouter_endpoints takes recreating the view, and openrouter_providers, which reads it.
+-- The per-token price keys: the only ones a per-million figure means something for ("request"
+-- is per request, "image" per image, "web_search" per search, "discount" a fraction).
+CREATE FUNCTION @extschema@.openrouter_prices_per_million(prices jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT jsonb_object_agg(p.key, CASE WHEN jsonb_typeof(p.value) = 'number'
+                                        THEN to_jsonb(trim_scale(p.value::text::numeric * 1000000)) END)
+      FROM jsonb_each(CASE WHEN jsonb_typeof(prices) = 'object' THEN prices END) p
+     WHERE p.key IN ('prompt', 'completion', 'input_cache_read', 'input_cache_write', 'audio', 'internal_reasoning')
+       AND jsonb_typeof(p.value) IN ('number', 'null')
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_prices_per_million(jsonb) IS 'The per-token keys of a prices object (USD per token: prompt, completion, input_cache_read, input_cache_write, audio, internal_reasoning) in USD per million tokens, exactly; a null (variable) price stays null. Keys that are not per token (request, image, web_search, discount, overrides) are left out; null when none is left.';
+
+DROP FUNCTION openrouter_price_at(text, timestamptz);
+CREATE FUNCTION @extschema@.openrouter_price_at(model_id text, at timestamptz)
+RETURNS TABLE (valid_from timestamptz, valid_to timestamptz, prompt_price numeric,
+               completion_price numeric, prompt_price_per_million numeric, completion_price_per_million numeric,
+               variable_price boolean, pricing jsonb, pricing_per_million jsonb)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT h.valid_from, h.valid_to, h.prompt_price, h.completion_price,
+           trim_scale(h.prompt_price * 1000000), trim_scale(h.completion_price * 1000000),
+           h.variable_price, h.pricing, @extschema@.openrouter_prices_per_million(h.pricing)
+      FROM @extschema@.openrouter_price_history h
+     WHERE h.model_id = openrouter_price_at.model_id
+       AND h.valid_from <= at AND (h.valid_to IS NULL OR h.valid_to > at)
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_price_at(text, timestamptz) IS 'The price period of a model in force at a time (no row if the model was not listed then). Periods start with the sync that first saw a price. prompt_price and completion_price are USD per token, *_per_million the same per million tokens; pricing holds every price key as stored (USD per token, per request, per image or per search), pricing_per_million its per-token keys per million tokens.';
+
+DROP FUNCTION openrouter_changes(timestamptz, text);
+CREATE FUNCTION openrouter_changes(since timestamptz, dataset text DEFAULT NULL)
+RETURNS TABLE (changed_at timestamptz, model_id text, change text, old_value jsonb, new_value jsonb,
+               old_value_per_million jsonb, new_value_per_million jsonb, run_id bigint,
+               dataset text, provider text, endpoint_id text)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT c.changed_at, c.model_id, c.change, c.old_value, c.new_value,
+           CASE WHEN c.change IN ('added', 'removed', 'repriced', 'prices_changed',
+                                  'endpoint_added', 'endpoint_removed', 'endpoint_repriced')
+                THEN @extschema@.openrouter_prices_per_million(c.old_value) END,
+           CASE WHEN c.change IN ('added', 'removed', 'repriced', 'prices_changed',
+                                  'endpoint_added', 'endpoint_removed', 'endpoint_repriced')
+                THEN @extschema@.openrouter_prices_per_million(c.new_value) END,
+           c.run_id, c.dataset, c.provider, c.endpoint_id
+      FROM @extschema@.openrouter_change_log c
+     WHERE c.changed_at >= since
+       AND (openrouter_changes.dataset IS NULL OR c.dataset = openrouter_changes.dataset)
+     ORDER BY c.changed_at, c.dataset, c.model_id, c.change, c.endpoint_id, c.provider
+$$;
+COMMENT ON FUNCTION openrouter_changes(timestamptz, text) IS 'What the syncs since a time changed, for one dataset (''models'', ''endpoints'', ''providers'') or all (dataset null, the default). models: added, removed, returned, expired, repriced (old and new prompt/completion prices), prices_changed (other price keys), renamed, context_changed; endpoints: endpoint_added, endpoint_removed, endpoint_repriced (old and new pricing), quantization_changed; providers: provider_listed, provider_gone. Prices in old_value and new_value are as stored: USD per token (per request, per image, per search for those keys); old_value_per_million and new_value_per_million hold their per-token keys in USD per million tokens (added, removed, repriced, prices_changed and the endpoint_ changes; null for the others).';
+COMMENT ON COLUMN openrouter_change_log.old_value IS 'Value before (prices object, name, context length, quantization). Prices as stored: USD per token (per request, per image, per search for those keys); openrouter_changes() gives the per-token ones per million tokens too (old_value_per_million).';
+COMMENT ON COLUMN openrouter_change_log.new_value IS 'Value after, in the same form as old_value (openrouter_changes() adds new_value_per_million).';
+COMMENT ON COLUMN openrouter_price_history.pricing IS 'Every price key of the period (USD per token, per request, per image or per search), as in things.data->''pricing''; openrouter_price_at() gives its per-token keys per million tokens too.';
+COMMENT ON COLUMN openrouter_price_history.prompt_price IS 'USD per prompt token; null when variable (per million: openrouter_price_at()).';
+COMMENT ON COLUMN openrouter_price_history.completion_price IS 'USD per completion token; null when variable (per million: openrouter_price_at()).';
+
+DROP VIEW openrouter_providers;
+DROP VIEW openrouter_endpoints;
+CREATE VIEW openrouter_endpoints AS
+SELECT e.id,
+       e.data->>'model_id'                                       AS model_id,
+       m.data->>'name'                                           AS model_name,
+       e.data->>'provider'                                       AS provider,
+       e.data->>'provider_name'                                  AS provider_name,
+       e.data->>'tag'                                            AS tag,
+       e.data->>'name'                                           AS name,
+       e.data->>'status'                                         AS status,
+       e.data->>'quantization'                                   AS quantization,
+       (e.data->'pricing'->>'prompt')::numeric                   AS prompt_price,
+       (e.data->'pricing'->>'completion')::numeric               AS completion_price,
+       trim_scale((e.data->'pricing'->>'prompt')::numeric * 1000000) AS prompt_price_per_million,
+       trim_scale((e.data->'pricing'->>'completion')::numeric * 1000000) AS completion_price_per_million,
+       (e.data->'pricing'->>'request')::numeric                  AS request_price,
+       (e.data->'pricing'->>'image')::numeric                    AS image_price,
+       (e.data->'pricing'->>'input_cache_read')::numeric         AS input_cache_read_price,
+       trim_scale((e.data->'pricing'->>'input_cache_read')::numeric * 1000000) AS input_cache_read_price_per_million,
+       (e.data->'pricing'->>'input_cache_write')::numeric        AS input_cache_write_price,
+       trim_scale((e.data->'pricing'->>'input_cache_write')::numeric * 1000000) AS input_cache_write_price_per_million,
+       (e.data->'pricing'->>'discount')::numeric                 AS discount,
+       e.data->'pricing'                                         AS pricing,
+       @extschema@.openrouter_prices_per_million(e.data->'pricing') AS pricing_per_million,
+       (e.data->>'context_length')::integer                      AS context_length,
+       (e.data->>'max_prompt_tokens')::integer                   AS max_prompt_tokens,
+       (e.data->>'max_completion_tokens')::integer               AS max_completion_tokens,
+       @extschema@.openrouter_text_array(e.data->'supported_parameters') AS supported_parameters,
+       (e.data->>'supports_implicit_caching')::boolean           AS supports_implicit_caching,
+       @extschema@.openrouter_number(e.data->'latency_last_30m'->'p50')    AS latency_p50_ms,
+       @extschema@.openrouter_number(e.data->'latency_last_30m'->'p90')    AS latency_p90_ms,
+       @extschema@.openrouter_number(e.data->'throughput_last_30m'->'p50') AS throughput_p50,
+       @extschema@.openrouter_number(e.data->'uptime_last_5m')   AS uptime_last_5m,
+       @extschema@.openrouter_number(e.data->'uptime_last_30m')  AS uptime_last_30m,
+       @extschema@.openrouter_number(e.data->'uptime_last_1d')   AS uptime_last_1d,
+       e.data->'latency_last_30m'                                AS latency_last_30m,
+       e.data->'throughput_last_30m'                             AS throughput_last_30m,
+       e.created_at                                              AS first_seen,
+       e.updated_at                                              AS last_seen
+  FROM @extschema@.things e
+  LEFT JOIN @extschema@.things m ON m.ns = 'models' AND m.id = e.data->>'model_id'
+ WHERE e.ns = 'endpoints' AND e.type = 'Endpoint'
+   AND e.data->'deprecated' IS DISTINCT FROM 'true'::jsonb;
+COMMENT ON VIEW openrouter_endpoints IS 'Provider endpoints listed at the last endpoints sync of their model, one typed column per field: prices numeric USD per token (null when variable) and per million, latency p50/p90 in milliseconds and throughput p50 in tokens per second over the last 30 minutes (null without an API key), uptime in percent, quantization, limits.';
+
+CREATE VIEW openrouter_providers AS
+SELECT p.id,
+       coalesce(p.data->>'name', p.content)                      AS name,
+       p.data->>'headquarters'                                   AS headquarters,
+       @extschema@.openrouter_text_array(p.data->'datacenters')  AS datacenters,
+       p.data->>'privacy_policy_url'                             AS privacy_policy_url,
+       p.data->>'terms_of_service_url'                           AS terms_of_service_url,
+       p.data->>'status_page_url'                                AS status_page_url,
+       p.data->'listed' IS DISTINCT FROM 'false'::jsonb          AS is_listed,
+       coalesce(e.endpoints, 0)                                  AS endpoint_count,
+       coalesce(e.models, 0)                                     AS model_count,
+       p.created_at                                              AS first_seen,
+       p.updated_at                                              AS last_seen
+  FROM @extschema@.things p
+  -- One pass: the live endpoints grouped by provider, joined to the providers.
+  LEFT JOIN (SELECT o.provider, count(*)::integer AS endpoints, count(DISTINCT o.model_id)::integer AS models
+               FROM openrouter_endpoints o GROUP BY o.provider) e ON e.provider = p.id
+ WHERE p.ns = 'providers' AND p.type = 'Provider';
+COMMENT ON VIEW openrouter_providers IS 'Inference providers: name, headquarters, datacenters (country codes), policy and status page URLs, and how many live endpoints and models they serve. is_listed is false for a provider known only from an endpoint (missing from GET /providers).';
+
+COMMENT ON COLUMN openrouter_endpoints.id IS 'Endpoint id: ''<model id>@<provider tag>''.';
+COMMENT ON COLUMN openrouter_endpoints.model_id IS 'The model served (openrouter_models.id).';
+COMMENT ON COLUMN openrouter_endpoints.model_name IS 'The model''s display name.';
+COMMENT ON COLUMN openrouter_endpoints.provider IS 'The inference provider (its slug, openrouter_providers.id): who serves the model, not its lab.';
+COMMENT ON COLUMN openrouter_endpoints.provider_name IS 'The provider''s display name.';
+COMMENT ON COLUMN openrouter_endpoints.tag IS 'The provider''s tag of the endpoint (slug, and a variant such as /fp8).';
+COMMENT ON COLUMN openrouter_endpoints.name IS 'The endpoint''s name as the API gives it.';
+COMMENT ON COLUMN openrouter_endpoints.status IS 'The API''s status code of the endpoint (0 when it serves normally).';
+COMMENT ON COLUMN openrouter_endpoints.quantization IS 'Weights precision (fp8, bf16, int4, ...), or null.';
+COMMENT ON COLUMN openrouter_endpoints.prompt_price IS 'USD per prompt token at this endpoint; null when variable.';
+COMMENT ON COLUMN openrouter_endpoints.completion_price IS 'USD per completion token at this endpoint; null when variable.';
+COMMENT ON COLUMN openrouter_endpoints.prompt_price_per_million IS 'USD per million prompt tokens at this endpoint.';
+COMMENT ON COLUMN openrouter_endpoints.completion_price_per_million IS 'USD per million completion tokens at this endpoint.';
+COMMENT ON COLUMN openrouter_endpoints.request_price IS 'USD per request at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.image_price IS 'USD per input image at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_read_price IS 'USD per prompt token read from the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_read_price_per_million IS 'USD per million prompt tokens read from the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_write_price IS 'USD per prompt token written to the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.input_cache_write_price_per_million IS 'USD per million prompt tokens written to the cache at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.discount IS 'Fraction taken off the cost at this endpoint (0.25 = 25%), or null.';
+COMMENT ON COLUMN openrouter_endpoints.pricing IS 'Every price key of the endpoint as stored (USD per token, per request, per image or per search).';
+COMMENT ON COLUMN openrouter_endpoints.pricing_per_million IS 'The per-token keys of pricing (prompt, completion, input_cache_read, input_cache_write, audio, internal_reasoning) in USD per million tokens; per request, per image and per search keys left out.';
+COMMENT ON COLUMN openrouter_endpoints.context_length IS 'Context window at this endpoint, in tokens.';
+COMMENT ON COLUMN openrouter_endpoints.max_prompt_tokens IS 'Most prompt tokens per request at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.max_completion_tokens IS 'Most completion tokens per request at this endpoint, or null.';
+COMMENT ON COLUMN openrouter_endpoints.supported_parameters IS 'Request parameters this endpoint accepts.';
+COMMENT ON COLUMN openrouter_endpoints.supports_implicit_caching IS 'The endpoint caches prompts without being asked.';
+COMMENT ON COLUMN openrouter_endpoints.latency_p50_ms IS 'Median time to first token over the last 30 minutes, in milliseconds (null without an API key).';
+COMMENT ON COLUMN openrouter_endpoints.latency_p90_ms IS '90th percentile time to first token over the last 30 minutes, in milliseconds.';
+COMMENT ON COLUMN openrouter_endpoints.throughput_p50 IS 'Median throughput over the last 30 minutes, in tokens per second.';
+COMMENT ON COLUMN openrouter_endpoints.uptime_last_5m IS 'Uptime over the last 5 minutes, in percent.';
+COMMENT ON COLUMN openrouter_endpoints.uptime_last_30m IS 'Uptime over the last 30 minutes, in percent.';
+COMMENT ON COLUMN openrouter_endpoints.uptime_last_1d IS 'Uptime over the last day, in percent.';
+COMMENT ON COLUMN openrouter_endpoints.latency_last_30m IS 'The API''s latency percentiles over the last 30 minutes (jsonb, milliseconds).';
+COMMENT ON COLUMN openrouter_endpoints.throughput_last_30m IS 'The API''s throughput percentiles over the last 30 minutes (jsonb, tokens per second).';
+COMMENT ON COLUMN openrouter_endpoints.first_seen IS 'When an endpoints sync first stored the endpoint.';
+COMMENT ON COLUMN openrouter_endpoints.last_seen IS 'When an endpoints sync last listed the endpoint.';
+COMMENT ON COLUMN openrouter_providers.id IS 'Provider slug (''deepinfra'').';
+COMMENT ON COLUMN openrouter_providers.name IS 'Display name.';
+COMMENT ON COLUMN openrouter_providers.headquarters IS 'Headquarters country code, where known.';
+COMMENT ON COLUMN openrouter_providers.datacenters IS 'Datacenter country codes.';
+COMMENT ON COLUMN openrouter_providers.privacy_policy_url IS 'Privacy policy URL.';
+COMMENT ON COLUMN openrouter_providers.terms_of_service_url IS 'Terms of service URL.';
+COMMENT ON COLUMN openrouter_providers.status_page_url IS 'Status page URL.';
+COMMENT ON COLUMN openrouter_providers.is_listed IS 'Listed by GET /providers (false: known only from an endpoint).';
+COMMENT ON COLUMN openrouter_providers.endpoint_count IS 'Live endpoints it serves.';
+COMMENT ON COLUMN openrouter_providers.model_count IS 'Distinct live models it serves.';
+COMMENT ON COLUMN openrouter_providers.first_seen IS 'When a sync first stored the provider.';
+COMMENT ON COLUMN openrouter_providers.last_seen IS 'When a sync last listed the provider.';
+GRANT SELECT ON openrouter_endpoints, openrouter_providers TO PUBLIC;
+
+-- issue 20, item 19: one definition of a live lab (at least one live model), in the runs too.
+-- The sync now stores a lab deprecated exactly when it has no live model; a run's labs counts
+-- the live labs.
+COMMENT ON COLUMN openrouter_sync_runs.labs IS 'Live labs after the sync: labs with at least one live model (listed, not past its expiration date), as openrouter_labs and openrouter_health() count them; 0 for another dataset''s run. Rows from before 0.3.0 counted every lab in the response.';

@@ -258,3 +258,43 @@ fn diff_between_the_two_dates() {
     assert_eq!(d.live_before, 321);
     assert!(d.removed.len() as f64 > 0.25 * d.live_before as f64);
 }
+
+/// A lab is live when one of its listed models is not past its expiration date (issue 20,
+/// item 19). The 2026 file without allenai's four models that do not expire, mapped on
+/// 2026-03-24: allenai is listed (three models, expired 2026-03-23) but not live.
+#[test]
+fn a_listed_lab_whose_models_all_expired_is_not_live() {
+    let body: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+    let kept: Vec<String> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            !m["id"].as_str().unwrap().starts_with("allenai/")
+                || m["expiration_date"] == "2026-03-23"
+        })
+        .map(|m| m.to_string())
+        .collect();
+    let on = |y, m, d| {
+        map_models(
+            &kept.iter().map(String::as_str).collect::<Vec<_>>(),
+            chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap(),
+        )
+        .unwrap()
+    };
+    let lab = |reg: &Registry| {
+        let l = reg.labs.iter().find(|l| l.id == "allenai").unwrap();
+        let data: Value = serde_json::from_str(&l.data).unwrap();
+        (
+            l.live,
+            data["deprecated"].clone(),
+            data["model_count"].clone(),
+        )
+    };
+    let before = on(2026, 3, 23);
+    assert_eq!(lab(&before), (true, Value::Bool(false), Value::from(3)));
+    assert_eq!((before.labs.len(), before.live_labs()), (57, 57));
+    let after = on(2026, 3, 24);
+    assert_eq!(lab(&after), (false, Value::Bool(true), Value::from(3)));
+    assert_eq!((after.labs.len(), after.live_labs()), (57, 56));
+}

@@ -156,6 +156,9 @@ pub struct MappedLab {
     pub name: String,
     pub data: String,
     pub description: String,
+    /// Has a live model in this response (listed and not past its expiration date): the one
+    /// definition of a live lab, the views' too. A lab without one is stored deprecated.
+    pub live: bool,
 }
 
 /// The whole registry of one sync, mapped.
@@ -165,6 +168,14 @@ pub struct Registry {
     pub labs: Vec<MappedLab>,
     /// Things skipped or repaired, for a WARNING: the data is still usable.
     pub warnings: Vec<String>,
+}
+
+impl Registry {
+    /// Labs with a live model in this response: the labs live after the sync (the summary's
+    /// and the run's `labs`, `openrouter_labs`, `openrouter_health().labs`).
+    pub fn live_labs(&self) -> usize {
+        self.labs.iter().filter(|l| l.live).count()
+    }
 }
 
 impl MappedModel {
@@ -904,11 +915,16 @@ fn extra_fields<'a>(
     extra
 }
 
-/// Labs in order of first appearance, each with its models in API order.
+/// Labs in order of first appearance, each with its models in API order. A lab whose listed
+/// models are all past their expiration date has no live model: it is mapped deprecated.
 pub fn map_labs(models: &[MappedModel]) -> Vec<MappedLab> {
     let mut order: Vec<String> = Vec::new();
     let mut acc: HashMap<&str, LabAccumulator> = HashMap::new();
+    let mut live: HashSet<&str> = HashSet::default();
     for m in models {
+        if !m.expired {
+            live.insert(m.lab());
+        }
         acc.entry(m.lab())
             .or_insert_with(|| {
                 order.push(m.lab().to_string());
@@ -937,7 +953,7 @@ pub fn map_labs(models: &[MappedModel]) -> Vec<MappedLab> {
                 headquarters: curated.map(|c| c.headquarters),
                 models: &lab.models,
                 model_count: lab.models.len(),
-                deprecated: false,
+                deprecated: !live.contains(id.as_str()),
                 metadata: Metadata {
                     ns: "labs",
                     visibility: "public",
@@ -948,6 +964,7 @@ pub fn map_labs(models: &[MappedModel]) -> Vec<MappedLab> {
                 data: serde_json::to_string(&data).expect("lab data serializes"),
                 description,
                 name,
+                live: live.contains(id.as_str()),
             }
         })
         .collect()

@@ -572,33 +572,64 @@ fn mark_removed(client: &mut SpiClient<'_>, diff: &Diff, at: &str) -> R<()> {
     Ok(())
 }
 
-/// The labs of this response; labs with no live model left are marked deprecated.
+/// The labs of this response, and the one definition of a live lab: a lab is deprecated
+/// exactly when it has no live model after this sync (its models gone upstream or past their
+/// expiration date), as openrouter_labs_all.is_deprecated says. A lab that has a live model
+/// again is live again: its row is rewritten without the mark. `deprecated_at` is the time a
+/// sync first saw the lab without a live model, kept while it stays so.
 fn write_labs(client: &mut SpiClient<'_>, reg: &Registry, at: &str) -> R<()> {
-    // Labs seen in this response; labs with no live model left are marked deprecated.
-    {
-        let lab_ids: Vec<&str> = reg.labs.iter().map(|l| l.id.as_str()).collect();
-        let lab_datas: Vec<&str> = reg.labs.iter().map(|l| l.data.as_str()).collect();
-        let lab_contents: Vec<&str> = reg.labs.iter().map(|l| l.description.as_str()).collect();
-        upsert_things(
-            client,
-            "labs",
-            "Lab",
-            lab_ids.clone(),
-            jsonb_array_of_texts(&lab_datas),
-            lab_contents,
-            at,
-            true,
-        )?;
-        client.update(
-            "UPDATE things
-                SET data = data || jsonb_build_object('deprecated', true, 'deprecated_reason', 'no live models',
-                                                      'deprecated_at', $2::timestamptz)
-              WHERE ns = 'labs' AND id <> ALL($1::text[])
-                AND coalesce(data->'deprecated' <> 'true'::jsonb, true)",
-            None,
-            &[lab_ids.into(), at.into()],
-        )?;
+    // When the labs that are deprecated now became so: rewriting a listed lab (all of its
+    // models expired) would lose it.
+    let mut since_ids: Vec<String> = Vec::new();
+    let mut since_ats: Vec<String> = Vec::new();
+    for row in client.select(
+        "SELECT id, (data->'deprecated_at')::text FROM things
+          WHERE ns = 'labs' AND data->'deprecated' = 'true'::jsonb AND data ? 'deprecated_at'",
+        None,
+        &[],
+    )? {
+        if let (Some(id), Some(since)) = (row.get::<String>(1)?, row.get::<String>(2)?) {
+            since_ids.push(id);
+            since_ats.push(since);
+        }
     }
+    let lab_ids: Vec<&str> = reg.labs.iter().map(|l| l.id.as_str()).collect();
+    let lab_datas: Vec<&str> = reg.labs.iter().map(|l| l.data.as_str()).collect();
+    let lab_contents: Vec<&str> = reg.labs.iter().map(|l| l.description.as_str()).collect();
+    upsert_things(
+        client,
+        "labs",
+        "Lab",
+        lab_ids,
+        jsonb_array_of_texts(&lab_datas),
+        lab_contents,
+        at,
+        true,
+    )?;
+    let live_ids: Vec<&str> = reg
+        .labs
+        .iter()
+        .filter(|l| l.live)
+        .map(|l| l.id.as_str())
+        .collect();
+    client.update(
+        "UPDATE things l
+            SET data = l.data || jsonb_build_object(
+                    'deprecated', true, 'deprecated_reason', 'no live models',
+                    'deprecated_at', coalesce((SELECT s.since::jsonb FROM unnest($3::text[], $4::text[]) AS s(id, since)
+                                                WHERE s.id = l.id),
+                                              to_jsonb($2::timestamptz)))
+          WHERE l.ns = 'labs' AND l.id <> ALL($1::text[])
+            AND (l.data->'deprecated' IS DISTINCT FROM 'true'::jsonb OR NOT l.data ? 'deprecated_at'
+                 OR l.data->>'deprecated_reason' IS DISTINCT FROM 'no live models')",
+        None,
+        &[
+            live_ids.into(),
+            at.into(),
+            since_ids.into(),
+            since_ats.into(),
+        ],
+    )?;
     Ok(())
 }
 
@@ -777,7 +808,7 @@ fn record_run(
                 run.source.into(),
                 run.forced.into(),
                 (reg.models.len() as i32).into(),
-                (reg.labs.len() as i32).into(),
+                (reg.live_labs() as i32).into(),
                 (inserted as i32).into(),
                 (updated as i32).into(),
                 (diff.unchanged as i32).into(),

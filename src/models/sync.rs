@@ -586,7 +586,7 @@ fn summary(
         "run_id": written.run_id,
         "source": run.source,
         "models": registry.models.len(),
-        "labs": registry.labs.len(),
+        "labs": registry.live_labs(),
         "inserted": written.inserted,
         "updated": written.updated,
         "unchanged": diff.unchanged,

@@ -239,4 +239,110 @@ mod tests {
             "SELECT model_cost('acme/router', 1, 1) IS NULL"
         ));
     }
+
+    // Issue 20, item 19: one definition of a live lab, in things too. The 2026 snapshot lists
+    // seven allenai models, three of them expiring on 2026-03-23. The same response without
+    // the four that do not expire (gone upstream), loaded as of 2026-03-24, still lists
+    // allenai, but none of its models is live: the views call it deprecated, and so must its
+    // stored row, the sync's summary, the run's row and health. Until 0.3.0 the stored flag
+    // said "absent from the response": allenai stayed live there, and was counted in `labs`.
+    #[pg_test]
+    fn a_lab_is_deprecated_exactly_when_it_has_no_live_model() {
+        run("SET client_min_messages = warning");
+        let newer: Value = serde_json::from_str(&fixture(NEW)).unwrap();
+        let is_allenai = |m: &Value| m["id"].as_str().unwrap().starts_with("allenai/");
+        let expiring: Vec<&str> = newer["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| is_allenai(m) && m["expiration_date"] == "2026-03-23")
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            expiring,
+            [
+                "allenai/molmo-2-8b",
+                "allenai/olmo-3-7b-instruct",
+                "allenai/olmo-3-7b-think"
+            ]
+        );
+        let mut only_expiring = newer.clone();
+        only_expiring["data"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| !is_allenai(m) || m["expiration_date"] == "2026-03-23");
+        let (full, only_expiring) = (fixture(NEW), only_expiring.to_string());
+        let load = |body: &str, as_of: &str| {
+            Spi::get_one_with_args::<pgrx::JsonB>(
+                "SELECT openrouter_sync_from_text($1, as_of => $2::timestamptz)",
+                &[body.into(), as_of.into()],
+            )
+            .unwrap()
+            .unwrap()
+            .0
+        };
+        // The stored mark of every lab against the views', and the counts that use it.
+        let disagreeing = || {
+            one::<String>(
+                "SELECT coalesce(string_agg(v.id, ', ' ORDER BY v.id), 'none')
+                   FROM openrouter_labs_all v JOIN things t ON t.ns = 'labs' AND t.id = v.id
+                  WHERE (t.data->'deprecated' = 'true'::jsonb) IS DISTINCT FROM v.is_deprecated",
+            )
+        };
+        let counts = || {
+            one::<String>(
+                "SELECT concat_ws(' ', (SELECT count(*) FROM openrouter_labs), (SELECT labs FROM openrouter_health()),
+                                  (SELECT labs FROM openrouter_sync_runs ORDER BY id DESC LIMIT 1))",
+            )
+        };
+        let allenai = || {
+            one::<String>(
+                "SELECT concat_ws(' ', v.is_deprecated, v.model_count, t.data->'deprecated', t.data->>'deprecated_reason',
+                                  (t.data->>'deprecated_at')::timestamptz = '2026-03-24'::timestamptz)
+                   FROM openrouter_labs_all v JOIN things t ON t.ns = 'labs' AND t.id = v.id WHERE v.id = 'allenai'",
+            )
+        };
+
+        let s = load(&full, "2026-03-10");
+        assert_eq!(s["labs"], 57);
+        assert_eq!(
+            (disagreeing(), counts()),
+            ("none".into(), "57 57 57".into())
+        );
+        assert_eq!(allenai(), "f 7 false");
+
+        // Listed, every model expired: deprecated, stored so, counted nowhere.
+        let s = load(&only_expiring, "2026-03-24");
+        assert_eq!(
+            (s["removed"].as_i64(), s["expired"].as_i64()),
+            (Some(4), Some(3))
+        );
+        assert_eq!(s["labs"], 56, "{s}");
+        assert_eq!(
+            (disagreeing(), counts()),
+            ("none".into(), "56 56 56".into())
+        );
+        assert_eq!(allenai(), "t 0 true no live models t");
+        assert_eq!(
+            count("SELECT count(*) FROM cheapest_models(0, 1000, include_aliases => true) WHERE lab_id = 'allenai'"),
+            0
+        );
+        // Still so a day later: deprecated since the sync that first saw it so.
+        load(&only_expiring, "2026-03-25");
+        assert_eq!(allenai(), "t 0 true no live models t");
+        assert_eq!(disagreeing(), "none");
+
+        // Its models are back: live again, the mark cleared.
+        let s = load(&full, "2026-03-26");
+        assert_eq!(s["labs"], 57);
+        assert_eq!(
+            (disagreeing(), counts()),
+            ("none".into(), "57 57 57".into())
+        );
+        assert_eq!(allenai(), "f 4 false");
+        assert_eq!(
+            count("SELECT count(*) FROM things WHERE ns = 'labs' AND id = 'allenai' AND (data ? 'deprecated_at' OR data ? 'deprecated_reason')"),
+            0
+        );
+    }
 }

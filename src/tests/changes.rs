@@ -3,7 +3,7 @@
 #[pgrx::pg_schema]
 mod tests {
     use crate::tests::support::*;
-    use crate::tests::testkit::sql::{count, one};
+    use crate::tests::testkit::sql::{count, one, run};
     use crate::tests::testkit::{fixture, NEW, OLD};
     use pgrx::prelude::*;
     use serde_json::Value;
@@ -206,6 +206,86 @@ mod tests {
             periods
         );
         assert_eq!(count("SELECT count(*) FROM openrouter_change_log"), changes);
+    }
+
+    /// `openrouter_sync_from_text(pg_read_file(<fixture>), <rest>)`.
+    fn load(file: &str, rest: &str) {
+        run(&format!(
+            "SELECT openrouter_sync_from_text(pg_read_file('{}'), {rest})",
+            crate::tests::testkit::fixture_dir().join(file).display()
+        ));
+    }
+
+    // Issue 20, item 17: the change log's prices (USD per token, as stored) read per million
+    // tokens too, for every per-token key; per request, per image and per search have no
+    // twin. Computed from what is stored, so rows logged before 0.3.0 have them as well.
+    #[pg_test]
+    fn price_changes_per_million() {
+        run("SET client_min_messages = warning");
+        load(OLD, "as_of => '2025-05-23'");
+        load(NEW, "force => true, as_of => '2026-03-10'");
+        let change = |model: &str, kind: &str| {
+            one::<String>(&format!(
+                "SELECT concat_ws(' -> ', old_value_per_million, new_value_per_million)
+                   FROM openrouter_changes('-infinity') WHERE model_id = '{model}' AND change = '{kind}'"
+            ))
+        };
+        // devstral-small: 0.07 / 0.1 USD per million in May 2025, 0.1 / 0.3 in March 2026.
+        assert_eq!(
+            change("mistralai/devstral-small", "repriced"),
+            r#"{"prompt": 0.07, "completion": 0.1} -> {"prompt": 0.1, "completion": 0.3}"#
+        );
+        // gemini-2.5-pro-preview: the cache prices fell and audio came. "image" (per image),
+        // "request" and "web_search" are not per token: no twin, the stored value as it was.
+        assert_eq!(
+            change("google/gemini-2.5-pro-preview", "prices_changed"),
+            r#"{"prompt": 1.25, "completion": 10, "input_cache_read": 0.31, "input_cache_write": 1.625, "internal_reasoning": 0} -> {"audio": 1.25, "prompt": 1.25, "completion": 10, "input_cache_read": 0.125, "input_cache_write": 0.375, "internal_reasoning": 10}"#
+        );
+        assert_eq!(
+            one::<String>(
+                "SELECT concat_ws(' -> ', old_value->'image', new_value->'image')
+                   FROM openrouter_changes('-infinity') WHERE model_id = 'google/gemini-2.5-pro-preview' AND change = 'prices_changed'"
+            ),
+            "0.00516 -> 0.00000125",
+            "the stored values are as they were"
+        );
+        // Every price object (added and removed models carry their prompt and completion
+        // prices), each per-token key exactly a million times the stored price, no other key;
+        // changes that are not prices have none.
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM openrouter_changes('-infinity') c,
+                        LATERAL (VALUES (c.old_value, c.old_value_per_million), (c.new_value, c.new_value_per_million)) v(raw, pm)
+                  WHERE c.change IN ('added', 'removed', 'repriced', 'prices_changed') AND v.raw IS NOT NULL
+                    AND v.pm IS DISTINCT FROM (SELECT jsonb_object_agg(k, (v.raw->>k)::numeric * 1000000)
+                                                 FROM jsonb_object_keys(v.raw) k
+                                                WHERE k IN ('prompt', 'completion', 'input_cache_read', 'input_cache_write', 'audio', 'internal_reasoning'))"
+            ),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_changes('-infinity') WHERE change IN ('added', 'removed', 'repriced', 'prices_changed')
+                      AND old_value_per_million IS NULL AND new_value_per_million IS NULL"),
+            0
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_changes('-infinity') WHERE change IN ('added', 'removed')"),
+            count("SELECT count(*) FROM openrouter_changes('-infinity') WHERE change = 'added' AND new_value_per_million ? 'prompt'")
+                + count("SELECT count(*) FROM openrouter_changes('-infinity') WHERE change = 'removed' AND old_value_per_million ? 'prompt'")
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_changes('-infinity') WHERE change NOT IN ('added', 'removed', 'repriced', 'prices_changed')
+                      AND (old_value_per_million IS NOT NULL OR new_value_per_million IS NOT NULL)"),
+            0
+        );
+        // A price period, per million too.
+        assert_eq!(
+            one::<String>(
+                "SELECT concat_ws(' ', prompt_price_per_million, completion_price_per_million, pricing_per_million)
+                   FROM openrouter_price_at('mistralai/devstral-small', '2025-06-01')"
+            ),
+            r#"0.07 0.1 {"prompt": 0.07, "completion": 0.1, "internal_reasoning": 0}"#
+        );
     }
 
     #[pg_test]

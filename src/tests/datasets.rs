@@ -107,6 +107,18 @@ mod tests {
             ]
             .join("\n")
         );
+        // The prices of an endpoint change per million tokens too, beside the stored per-token ones.
+        assert_eq!(
+            text(&format!(
+                "SELECT string_agg(concat_ws(' ', change, endpoint_id, old_value_per_million, new_value_per_million), E'\\n' ORDER BY change)
+                   FROM openrouter_changes('{since}') WHERE old_value_per_million IS NOT NULL OR new_value_per_million IS NOT NULL"
+            )),
+            [
+                "endpoint_removed openai/gpt-oss-120b@cerebras {\"prompt\": 0.35, \"completion\": 0.75}",
+                "endpoint_repriced openai/gpt-oss-120b@groq {\"prompt\": 0.15, \"completion\": 0.75} {\"prompt\": 0.15, \"completion\": 0.8}",
+            ]
+            .join("\n")
+        );
         // One dataset at a time; the models' own changes are not mixed in.
         assert_eq!(
             count(&format!(

@@ -155,6 +155,14 @@ mod tests {
                     FROM openrouter_endpoints WHERE id = 'anthropic/claude-sonnet-4.5@anthropic'"),
             "0.0000003|0.00000375|0.0048|null|t|2890|0.01"
         );
+        // Every per-token price has its per-million twin; per image, per request, per search
+        // have none.
+        assert_eq!(
+            text("SELECT concat_ws('|', input_cache_read_price_per_million, input_cache_write_price_per_million,
+                                   prompt_price_per_million, completion_price_per_million, pricing_per_million)
+                    FROM openrouter_endpoints WHERE id = 'anthropic/claude-sonnet-4.5@anthropic'"),
+            r#"0.3|3.75|3|15|{"prompt": 3, "completion": 15, "input_cache_read": 0.3, "input_cache_write": 3.75}"#
+        );
         assert_eq!(
             text("SELECT concat_ws('|', latency_p50_ms, coalesce(latency_p90_ms::text, 'null'), throughput_p50)
                     FROM openrouter_endpoints WHERE id = 'qwen/qwen3-coder@alibaba/opensource'"),

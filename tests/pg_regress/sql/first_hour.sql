@@ -63,6 +63,14 @@ SELECT count(*) AS only_zero_keys_changed
    AND (SELECT jsonb_object_agg(k, v) FROM jsonb_each(c.old_value) AS o(k, v) WHERE v <> '0')
        IS NOT DISTINCT FROM (SELECT jsonb_object_agg(k, v) FROM jsonb_each(c.new_value) AS n(k, v) WHERE v <> '0');
 
+-- The same changes per million tokens: devstral-small repriced; gemini-2.5-pro-preview's
+-- cache prices fell (its "image" price is per image: no twin).
+SELECT model_id, change, old_value_per_million, new_value_per_million
+  FROM openrouter_changes('2026-01-01')
+ WHERE model_id IN ('mistralai/devstral-small', 'google/gemini-2.5-pro-preview') ORDER BY model_id;
+SELECT prompt_price_per_million, completion_price_per_million, pricing_per_million
+  FROM openrouter_price_at('mistralai/devstral-small', '2025-06-01');
+
 -- Deprecated models: removed ones and those past their expiration date on 2026-03-10, each
 -- with the time a sync first saw it so.
 SELECT deprecated_reason, count(*), count(deprecated_at) AS with_deprecated_at, min(deprecated_at), max(deprecated_at)
