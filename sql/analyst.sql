@@ -122,6 +122,17 @@ COMMENT ON VIEW openrouter_models IS 'Models listed by the API at the last sync 
 -- One definition of a live lab, used everywhere (openrouter_labs, openrouter_health): a lab
 -- with at least one live model. One pass: the live models grouped by lab, joined to the labs.
 CREATE VIEW openrouter_labs_all AS
+-- Grouped once, materialized: the planner cannot estimate how many labs the models have (the
+-- lab comes out of openrouter_models_all's one-row LATERAL subquery, so it guesses one) and,
+-- given a subquery, would rescan the whole grouping once per lab.
+WITH m AS MATERIALIZED (
+    SELECT o.lab,
+           count(*)::integer AS model_count,
+           array_agg(o.id ORDER BY o.id) AS models,
+           min(o.prompt_price) AS cheapest_prompt_price,
+           max(o.context_length) AS max_context_length
+      FROM @extschema@.openrouter_models o
+     GROUP BY o.lab)
 SELECT l.id,
        l.data->>'name'                                       AS name,
        l.content                                             AS description,
@@ -137,13 +148,7 @@ SELECT l.id,
        l.created_at                                          AS first_seen,
        l.updated_at                                          AS last_seen
   FROM @extschema@.things l
-  LEFT JOIN (SELECT o.lab,
-                    count(*)::integer AS model_count,
-                    array_agg(o.id ORDER BY o.id) AS models,
-                    min(o.prompt_price) AS cheapest_prompt_price,
-                    max(o.context_length) AS max_context_length
-               FROM @extschema@.openrouter_models o
-              GROUP BY o.lab) m ON m.lab = l.id
+  LEFT JOIN m ON m.lab = l.id
  WHERE l.ns = 'labs' AND l.type = 'Lab';
 COMMENT ON VIEW openrouter_labs_all IS 'Every lab (model author) ever synced, with its display name, curated facts where known and its live models; is_deprecated when it has no live model.';
 

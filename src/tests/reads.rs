@@ -75,6 +75,33 @@ mod tests {
     }
 
     #[pg_test]
+    fn openrouter_labs_all_materialized_gives_what_the_subquery_gave() {
+        let _server = both_fixtures_and_endpoints();
+        // The same definition with the grouping inlined (NOT MATERIALIZED: what the subquery
+        // in FROM did before), so that only the materialization is compared.
+        let definition = one::<String>("SELECT pg_get_viewdef('openrouter_labs_all'::regclass)");
+        assert!(definition.contains("AS MATERIALIZED"), "{definition}");
+        run(&format!(
+            "CREATE TEMP VIEW inlined_labs_all AS {}",
+            definition.replace("AS MATERIALIZED", "AS NOT MATERIALIZED")
+        ));
+        assert_eq!(
+            count("SELECT count(*) FROM openrouter_labs_all"),
+            count("SELECT count(*) FROM things WHERE ns = 'labs'")
+        );
+        assert!(count("SELECT count(*) FROM openrouter_labs_all WHERE is_deprecated") > 0);
+        assert!(count("SELECT count(*) FROM openrouter_labs_all WHERE model_count > 1") > 10);
+        assert_eq!(
+            digest("SELECT * FROM openrouter_labs_all"),
+            digest("SELECT * FROM inlined_labs_all")
+        );
+        assert_eq!(
+            digest("SELECT * FROM openrouter_labs"),
+            digest("SELECT * FROM inlined_labs_all WHERE NOT is_deprecated")
+        );
+    }
+
+    #[pg_test]
     fn openrouter_endpoints_gives_what_the_earlier_definition_gave() {
         let _server = both_fixtures_and_endpoints();
         // The two columns whose expressions changed, as the earlier definition computed them:
