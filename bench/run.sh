@@ -229,6 +229,9 @@ fi
 # price history, change log, and whatever state tables the extension has), then CHECKPOINT.
 TABLES=$(psql_ ours -c "$EXTENSION_TABLES_SQL")
 [[ -n $TABLES ]] || die "the extension owns no tables?"
+# things and relationships are the application's tables (the extension creates them only where
+# they are missing, and they are not its members): emptied too.
+TABLES="things, relationships, $TABLES"
 echo "first sync of ours: TRUNCATE $TABLES CASCADE; CHECKPOINT (the peers: TRUNCATE things, relationships; CHECKPOINT)" >"$BENCH_DIR/report/1-reset.txt"
 psql_ peers -f "$PEERS/schema.sql"
 DSN_PEERS=postgresql://postgres@127.0.0.1:$PGPORT/peers
