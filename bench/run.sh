@@ -4,8 +4,9 @@
 # machine: first sync into empty tables and re-sync of unchanged data, on the real registry
 # (1x) and on 100 copies of it (served by ../shared/peers/serve.py --scale 100).
 # Also: peak backend memory during our 100x sync, table sizes after it, and the latency and
-# plan of cheapest_models(100000) at 100x. Ends with a table of medians, ratios and PASS/MISS
-# per target. Not part of scripts/test.sh.
+# plan of cheapest_models(100000) at 100x, and every view and read function of the README at
+# 100x with its plan, median time and PASS/MISS (the reads step, below). Ends with a table of
+# medians, ratios and PASS/MISS per target. Not part of scripts/test.sh.
 #
 # Ours is timed twice over, once the way each peer times itself: "ours" end to end around
 # psql (sql_only.sh's figure includes starting psql), "ours_session" from connecting to the
