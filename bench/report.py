@@ -6,6 +6,7 @@ report.py rss PREFIX_FIRST PREFIX_RESYNC     peak backend memory of the sampled 
 report.py cheapest LABEL PREFIX              plan and latency of cheapest_models(100000)
 report.py phases RESULTS.jsonl SERVER_LOG    where our timed syncs spent their time
 report.py diag SERVER_LOG                    per-SPI-statement times (auto_explain, json)
+report.py read CLASS QUERY < TIMES           one read's median execution time, PASS/MISS
 """
 import json, os, re, statistics, sys
 from datetime import datetime, timezone
@@ -17,6 +18,9 @@ MIN_SEED_STYLE_OVER_OURS = 20.0
 MAX_RSS_OVER_PAYLOAD = 4.0
 MAX_CHEAPEST_MS = 5.0
 INDEX = "openrouter_model_state_live_by_price_idx"
+# Issue 20, item 13: a question about one model (or a top-N list), and a full view or a pass
+# over every model, at 100 times the registry.
+MAX_READ_MS = {"q": 50.0, "v": 1000.0}
 
 LOG_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (.*?): "
@@ -266,6 +270,18 @@ def cmd_diag(log):
         print()
 
 
+def cmd_read(class_, query):
+    """Execution times (ms, one a line) on stdin: the median against the class's target."""
+    times = [float(x) for x in sys.stdin.read().split()]
+    limit = MAX_READ_MS[class_]
+    if not times:
+        print(f"{'':>10}    ERROR (< {limit:.0f} ms)  {query}   [it failed: see the plans]")
+        return
+    m = median(times)
+    runs = " ".join(f"{t:.1f}" for t in times)
+    print(f"{m:10.2f} ms {verdict(m < limit)} (< {limit:.0f} ms)  {query}   [runs: {runs}]")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"table": cmd_table, "rss": cmd_rss, "cheapest": cmd_cheapest, "phases": cmd_phases, "diag": cmd_diag}[cmd](*args)
+    {"table": cmd_table, "rss": cmd_rss, "cheapest": cmd_cheapest, "phases": cmd_phases, "diag": cmd_diag, "read": cmd_read}[cmd](*args)

@@ -4,8 +4,9 @@
 # machine: first sync into empty tables and re-sync of unchanged data, on the real registry
 # (1x) and on 100 copies of it (served by ../shared/peers/serve.py --scale 100).
 # Also: peak backend memory during our 100x sync, table sizes after it, and the latency and
-# plan of cheapest_models(100000) at 100x. Ends with a table of medians, ratios and PASS/MISS
-# per target. Not part of scripts/test.sh.
+# plan of cheapest_models(100000) at 100x, and every view and read function of the README at
+# 100x with its plan, median time and PASS/MISS (the reads step, below). Ends with a table of
+# medians, ratios and PASS/MISS per target. Not part of scripts/test.sh.
 #
 # Ours is timed twice over, once the way each peer times itself: "ours" end to end around
 # psql (sql_only.sh's figure includes starting psql), "ours_session" from connecting to the
@@ -18,6 +19,8 @@
 #   BENCH_SO=/path/libopenrouter_registry.so bench/run.sh   use an existing build
 #   PG_MAJOR=18 bench/run.sh              on PostgreSQL 18 (15, the default, 16, 17 or 18;
 #                                         16-18: PG_MAJOR=18 scripts/setup.sh first)
+#   BENCH_ONLY=reads bench/run.sh         only the reads at SCALE (no peers, no sync timing;
+#                                         a few minutes)
 #
 # Knobs (env): N=3 runs per contender and payload, N1=3N of them on the 1x payload (a few
 #   seconds per run; its medians move most between runs); SCALE=100; BENCH_SO (skip the build);
@@ -26,7 +29,11 @@
 #   BENCH_INITDB_OPTS (more initdb options, e.g. --no-data-checksums);
 #   BENCH_REPORT=FILE (also write the final report there); BENCH_KEEP=1 (keep the scratch
 #   directory with the server log after the run); PEERS, FIXTURE (where the peers and the
-#   snapshot are; default ../shared/... beside the repository).
+#   snapshot are; default ../shared/... beside the repository); BENCH_ONLY=reads (only the
+#   reads step below); READS_RUNS=5 (timed runs per read query; the median is judged);
+#   BENCH_LOCK_FD=N (a file descriptor the caller locked, e.g. with flock, while the SQL files
+#   are installed: closed once CREATE EXTENSION has read them, so the lock is held no longer:
+#   ( flock 9 && cargo pgrx install && BENCH_LOCK_FD=9 exec bench/run.sh ) 9>/tmp/or-pg.lock).
 #
 # Needs: PostgreSQL PG_MAJOR with this extension's SQL files installed (scripts/setup.sh), curl,
 # python3 with psycopg 3 (installed with pip if missing), and cargo + cargo-pgrx's config
@@ -45,12 +52,19 @@
 # fresh (the extension, synced once at 100x right before cheapest_models() is timed there).
 # A "first sync" empties every table the extension owns (ours) or things + relationships
 # (peers), then CHECKPOINT; a "re-sync" follows it with the same payload. Contenders run in
-# rotating order, N times per payload.
+# rotating order, N times per payload. reads (the reads step): the extension, synced at SCALE
+# from bench/reads_server.py (the older snapshot, then FIXTURE with benchmark scores on every
+# third model, then the provider endpoints of every model), ANALYZEd; then every view and read
+# function of the README, each with its plan and the median of READS_RUNS executions (EXPLAIN
+# ANALYZE with TIMING OFF), judged against the issue-20 targets: under 50 ms for a question
+# about one model (or a top-N list), under 1 s for a full view or a pass over every model.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 PEERS=${PEERS:-$(realpath -m "$ROOT/../shared/peers")}
 FIXTURE=${FIXTURE:-$(realpath -m "$ROOT/../shared/fixtures/openrouter/models-2026-03-10.json")}
+OLD_FIXTURE=${OLD_FIXTURE:-$(dirname "$FIXTURE")/models-2025-05-23.json}
+BENCH_ONLY=${BENCH_ONLY:-}; READS_RUNS=${READS_RUNS:-5}
 N=${N:-3}; N1=${N1:-$((3 * ${N}))}; SCALE=${SCALE:-100}
 BENCH_SO=${BENCH_SO:-}
 # The servers and their pinned versions: scripts/common.sh (PG_BIN, PG_CONFIG of PG_MAJOR).
@@ -66,6 +80,8 @@ PG_FEATURES=(); [[ $PG_MAJOR == 15 ]] || PG_FEATURES=(--no-default-features --fe
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
 [[ $N1 =~ ^[1-9][0-9]*$ ]] || die "N1 must be a positive integer"
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE must be a positive integer"
+[[ $READS_RUNS =~ ^[1-9][0-9]*$ ]] || die "READS_RUNS must be a positive integer"
+[[ -z $BENCH_ONLY || $BENCH_ONLY == reads ]] || die "BENCH_ONLY must be empty or 'reads'"
 
 # ---------------------------------------------------------------- preconditions
 [[ -x $PG_BIN/postgres ]] || die "PostgreSQL $PG_MAJOR is not installed ($PG_BIN): run PG_MAJOR=$PG_MAJOR scripts/setup.sh first"
@@ -77,6 +93,7 @@ for f in serve.py seed_style.py sql_only.sh sql_only.sql schema.sql; do
   [[ -f $PEERS/$f ]] || die "$PEERS/$f not found (set PEERS=/path/to/shared/peers)"
 done
 [[ -f $FIXTURE ]] || die "$FIXTURE not found (set FIXTURE=/path/to/models-2026-03-10.json)"
+[[ -f $OLD_FIXTURE ]] || die "$OLD_FIXTURE not found (set OLD_FIXTURE=/path/to/models-2025-05-23.json)"
 command -v curl >/dev/null || die "curl is required (sql_only fetches with it)"
 python3 -c 'import psycopg' 2>/dev/null || {
   say "pip install 'psycopg[binary]' (needed by seed_style.py)"
@@ -158,7 +175,8 @@ port_free "$PGPORT" || die "port $PGPORT is in use"
   echo "extension:  release build ($FEATURES) $(basename "$SO") ($(stat -c %s "$SO") bytes, sha256 $(sha256sum "$SO" | cut -c1-12), built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')), SQL from $EXTDIR"
   echo "peers:      $PEERS (seed_style.py: psycopg $(python3 -c 'import psycopg; print(psycopg.__version__)'), $(python3 --version))"
   echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the start: other work on the machine skews absolute times; ratios are measured in the same run"
-  echo "payload:    $(basename "$FIXTURE") as 1x and --scale $SCALE, served by peers/serve.py on 127.0.0.1; N=$N runs per contender and phase (N1=$N1 at 1x)"
+  [[ $BENCH_ONLY == reads ]] || echo "payload:    $(basename "$FIXTURE") as 1x and --scale $SCALE, served by peers/serve.py on 127.0.0.1; N=$N runs per contender and phase (N1=$N1 at 1x)"
+  echo "reads:      $(basename "$OLD_FIXTURE") then $(basename "$FIXTURE") (scores on every third model), both --scale $SCALE, and every model's endpoints, served by bench/reads_server.py on 127.0.0.1; $READS_RUNS timed runs per read"
 } >"$BENCH_DIR/report/0-machine.txt"
 cat "$BENCH_DIR/report/0-machine.txt" >&2
 
@@ -186,7 +204,7 @@ SERVERLOG=$PGDATA_DIR/server.log
 
 # psql DB [args]: quiet, unaligned, stop on error, no psqlrc
 psql_() { local db=$1; shift; "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$db" "$@"; }
-psql_ postgres -c "CREATE DATABASE ours" -c "CREATE DATABASE peers" -c "CREATE DATABASE fresh"
+psql_ postgres -c "CREATE DATABASE ours" -c "CREATE DATABASE peers" -c "CREATE DATABASE fresh" -c "CREATE DATABASE reads"
 # ours: the extension's own things/relationships (+ history tables, indexes); peers: the
 # seed schema (peers/schema.sql). Separate databases, one cluster: the contenders share
 # shared_buffers, WAL and checkpoints, and never see each other's rows. fresh: the extension,
@@ -203,11 +221,18 @@ make_ext() {  # DB: CREATE EXTENSION openrouter_registry there
                         SELECT count(*) FROM u")
   (( fixed == 0 )) || say "note: the installed control file uses \$libdir; repointed $fixed C functions to dynamic_library_path in this throwaway cluster"
 }
-make_ext ours; make_ext fresh   # both now: the installed SQL script may change during the run
+make_ext ours; make_ext fresh; make_ext reads   # all now: the installed SQL script may change during the run
+if [[ -n ${BENCH_LOCK_FD:-} ]]; then
+  [[ $BENCH_LOCK_FD =~ ^[0-9]+$ ]] || die "BENCH_LOCK_FD must be a file descriptor number"
+  eval "exec $BENCH_LOCK_FD>&-"; say "the extension is created: closed fd $BENCH_LOCK_FD (the caller's lock)"
+fi
 # "First sync" = every table of the extension emptied (things, relationships, the sync runs,
 # price history, change log, and whatever state tables the extension has), then CHECKPOINT.
 TABLES=$(psql_ ours -c "$EXTENSION_TABLES_SQL")
 [[ -n $TABLES ]] || die "the extension owns no tables?"
+# things and relationships are the application's tables (the extension creates them only where
+# they are missing, and they are not its members): emptied too.
+TABLES="things, relationships, $TABLES"
 echo "first sync of ours: TRUNCATE $TABLES CASCADE; CHECKPOINT (the peers: TRUNCATE things, relationships; CHECKPOINT)" >"$BENCH_DIR/report/1-reset.txt"
 psql_ peers -f "$PEERS/schema.sql"
 DSN_PEERS=postgresql://postgres@127.0.0.1:$PGPORT/peers
@@ -330,37 +355,87 @@ cheapest() {  # DB SLUG LABEL: plan + latency of cheapest_models(100000); append
   python3 "$HERE/report.py" cheapest "$label" "$f" >>"$BENCH_DIR/report/4-cheapest.txt"
 }
 
-reads() {  # DB: every view and read function of the README, with its plan and execution time
-  local db=$1 q f=$BENCH_DIR/report/4b-reads.txt
-  local queries=(
-    "SELECT * FROM openrouter_models"
-    "SELECT * FROM openrouter_models_all"
-    "SELECT * FROM openrouter_labs"
-    "SELECT * FROM openrouter_labs_all"
-    "SELECT * FROM openrouter_endpoints"
-    "SELECT * FROM openrouter_providers"
-    "SELECT * FROM openrouter_model_quality"
-    "SELECT * FROM openrouter_models WHERE id = 'openai/gpt-4o'"
-    "SELECT * FROM cheapest_models(100000)"
-    "SELECT * FROM cheapest_models(100000, exclude_free => true)"
-    "SELECT * FROM cheapest_models(0, feature => 'tools')"
-    "SELECT * FROM cheapest_models(0, modality => 'image')"
-    "SELECT * FROM cheapest_models(0, lab => 'OpenAI')"
-    "SELECT * FROM cheapest_models(100000, prompt_tokens => 10000, completion_tokens => 1000)"
-    "SELECT model_cost('openai/gpt-4o', 10000, 1000)"
-    "SELECT id, model_cost(id, 10000, 1000) FROM openrouter_models"
-    "SELECT * FROM openrouter_price_at('openai/gpt-4o', now())"
-    "SELECT * FROM openrouter_changes(now() - interval '1 day')"
-    "SELECT * FROM openrouter_health()"
-    "SELECT * FROM best_value_models(100000)"
-  )
+reads_setup() {  # the reads database at SCALE: older snapshot, newer one, endpoints; ANALYZE
+  local port out
+  port=${BENCH_HTTPPORT:-$(free_port 55681 "$PGPORT")}
+  port_free "$port" || die "port $port is in use"
+  python3 "$HERE/reads_server.py" "$FIXTURE" "$OLD_FIXTURE" "$port" --scale "$SCALE" 2>"$BENCH_DIR/reads-server.log" >&2 &
+  SRV=$!
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready") == 404 ]]; do
+    kill -0 "$SRV" 2>/dev/null || { cat "$BENCH_DIR/reads-server.log" >&2; die "reads_server.py did not start (port $port)"; }
+    sleep 0.2
+  done
+  local base=http://127.0.0.1:$port set="SET openrouter.max_response_bytes = '200MB'; SET client_min_messages = warning;"
+  for step in "old|$base/old/api/v1/models|SELECT openrouter_sync(force => true)" \
+              "new|$base/api/v1/models|SELECT openrouter_sync(force => true)" \
+              "endpoints|$base/api/v1/models|SET openrouter.endpoints_concurrency = 16; SELECT openrouter_sync_endpoints()"; do
+    IFS='|' read -r label url sql <<<"$step"
+    say "reads: $label sync from $url"
+    out=$(psql_ reads -c "$set SET openrouter.api_url = '$url'; $sql" 2>>"$NOTICES") \
+      || { tail -5 "$NOTICES" >&2; die "the $label sync of the reads database failed"; }
+    python3 -c 'import json, sys; o = json.loads(sys.argv[2]); print(f"reads: {sys.argv[1]} sync: " + ", ".join(f"{k} {o[k]}" for k in ("models", "labs", "endpoints", "providers", "added", "repriced", "requests", "duration_ms") if k in o))' "$label" "$out" >&2
+  done
+  serve_stop
+  psql_ reads -c "ANALYZE"
+}
+
+# One line per read: its target class (q: a question about one model or a top-N list, under
+# 50 ms; v: a full view or a pass over every model, under 1 s) and the SQL. Ranking by a
+# workload costs every model; openrouter_health() counts every model and live lab: both v.
+READS=(
+  "v|SELECT * FROM openrouter_models"
+  "v|SELECT * FROM openrouter_models_all"
+  "v|SELECT * FROM openrouter_labs"
+  "v|SELECT * FROM openrouter_labs_all"
+  "v|SELECT * FROM openrouter_endpoints"
+  "v|SELECT * FROM openrouter_providers"
+  "v|SELECT * FROM openrouter_model_quality"
+  "q|SELECT * FROM openrouter_models WHERE id = 'openai/gpt-4o'"
+  "q|SELECT * FROM openrouter_models_all WHERE id = 'openai/gpt-4o'"
+  "q|SELECT * FROM openrouter_endpoints WHERE model_id = 'openai/gpt-4o'"
+  "q|SELECT * FROM openrouter_model_quality WHERE id = 'openai/gpt-4o'"
+  "q|SELECT * FROM cheapest_models(100000)"
+  "q|SELECT * FROM cheapest_models(100000, exclude_free => true)"
+  "q|SELECT * FROM cheapest_models(0, feature => 'tools')"
+  "q|SELECT * FROM cheapest_models(0, modality => 'image')"
+  "q|SELECT * FROM cheapest_models(0, lab => 'OpenAI')"
+  "q|SELECT * FROM cheapest_models(0, include_aliases => true)"
+  "v|SELECT * FROM cheapest_models(100000, prompt_tokens => 10000, completion_tokens => 1000)"
+  "q|SELECT model_cost('openai/gpt-4o', 10000, 1000)"
+  "q|SELECT model_cost('openai/gpt-4o', 10000, 1000, at => now())"
+  "v|SELECT id, model_cost(id, 10000, 1000) FROM openrouter_models"
+  "q|SELECT * FROM openrouter_price_at('openai/gpt-4o', now())"
+  "v|SELECT * FROM openrouter_changes(now() - interval '1 day')"
+  "v|SELECT * FROM openrouter_changes(now() - interval '1 day', 'endpoints')"
+  "v|SELECT * FROM openrouter_health()"
+  "q|SELECT * FROM openrouter_health_by_dataset()"
+  "q|SELECT openrouter_last_sync(), openrouter_is_stale()"
+  "q|SELECT * FROM fastest_endpoints('openai/gpt-4o')"
+  "q|SELECT * FROM fastest_endpoints('openai/gpt-4o', 'latency')"
+  "v|SELECT * FROM best_value_models(100000)"
+  "v|SELECT * FROM best_value_models(0, min_uptime => 99, max_latency_ms => 1000)"
+  "q|SELECT * FROM openrouter_endpoint_history('openai/gpt-4o')"
+)
+
+reads() {  # DB: every read of READS: its plan, READS_RUNS timed executions, PASS/MISS
+  local db=$1 entry class q i f=$BENCH_DIR/report/4b-reads.txt times=$BENCH_DIR/report/4b-reads.times
+  : >"$times"
   {
-    echo "targets: under 50 ms for a single-model question, under 1 s for a full view"
-    for q in "${queries[@]}"; do
+    echo "targets: under 50 ms for a question about one model or a top-N list (q), under 1 s for a full view or a pass over every model (v); execution time of EXPLAIN ANALYZE, median of $READS_RUNS runs with TIMING OFF after one with timing for the plan below"
+    echo "database: $(psql_ "$db" -c "SELECT (SELECT count(*) FROM things WHERE ns = 'models') || ' models, ' || (SELECT count(*) FROM openrouter_models) || ' live, ' || (SELECT count(*) FROM things WHERE ns = 'labs') || ' labs, ' || (SELECT count(*) FROM openrouter_endpoints) || ' endpoints, ' || (SELECT count(*) FROM openrouter_providers) || ' providers, ' || (SELECT count(*) FROM openrouter_model_quality) || ' models with scores, ' || (SELECT count(*) FROM openrouter_change_log) || ' change log rows, ' || (SELECT count(*) FROM openrouter_price_history) || ' price periods, ' || (SELECT count(*) FROM openrouter_endpoint_stats) || ' endpoint metric rows'")"
+    for entry in "${READS[@]}"; do
+      class=${entry%%|*}; q=${entry#*|}
       echo "== $q"
-      psql_ "$db" -c "EXPLAIN (ANALYZE, BUFFERS) $q" | sed 's/^/   /'
+      psql_ "$db" -c "EXPLAIN (ANALYZE, BUFFERS) $q" | sed 's/^/   /'  || true
+      for ((i = 0; i < READS_RUNS; i++)); do
+        psql_ "$db" -c "EXPLAIN (ANALYZE, TIMING OFF) $q" | sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p' || true
+      done | python3 "$HERE/report.py" read "$class" "$q" | tee -a "$times" | sed 's/^/   median /'
     done
   } >"$f" 2>&1
+  {
+    echo "$(grep -c PASS "$times") of $(wc -l <"$times") reads within target (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
+    cat "$times"
+  } >"$BENCH_DIR/report/4b-reads-summary.txt"
 }
 
 diag_sync() {  # PHASE: one sync of ours with auto_explain logging every SPI statement
@@ -391,14 +466,15 @@ print(f"client floor inside our end-to-end times (median of 10): psql start + co
       f"psql start + connect + LOAD of the .so {ms(args[k + 1:]):.1f} ms")
 EOF
 }
-floor
+[[ $BENCH_ONLY == reads ]] || floor
 
 # ---------------------------------------------------------------- the runs
 # ours is timed twice over, once per way the peers time themselves: end to end around psql
 # (as sql_only.sh, whose figure includes starting psql) and from connect to the last
 # statement in one client process (as seed_style.py, whose interpreter start is not counted).
 contenders=(ours ours_session sql_only seed_style)
-for k in 1 "$SCALE"; do
+payloads=(1 "$SCALE"); [[ $BENCH_ONLY != reads ]] || payloads=()
+for k in "${payloads[@]}"; do
   payload=${k}x; runs=$N
   [[ $k == 1 ]] && runs=$N1
   serve_start "$k"
@@ -426,8 +502,6 @@ for k in 1 "$SCALE"; do
     cheapest ours 1 "database ours, after the syncs above (no manual ANALYZE)"
     psql_ ours -c "ANALYZE things, openrouter_model_state"
     cheapest ours 2 "database ours, after ANALYZE things, openrouter_model_state"
-    say "$payload: every view and read function, with its plan"
-    reads ours
     # what a new user sees: a new database, one sync, then the query. Autovacuum would
     # analyze things within about a minute (autovacuum_naptime); it is off for both tables
     # so that the measurement is of that first minute every time.
@@ -446,7 +520,24 @@ for k in 1 "$SCALE"; do
   serve_stop
 done
 
+# ---------------------------------------------------------------- reads
+say "${SCALE}x: the reads database (older snapshot, newer one, endpoints), then every view and read function"
+reads_setup
+reads reads
+
 # ---------------------------------------------------------------- report
+if [[ $BENCH_ONLY == reads ]]; then
+  report() {
+    echo "================ openrouter_registry benchmark: reads only ================"
+    cat "$BENCH_DIR/report/0-machine.txt"; echo
+    echo "---- every view and read function at ${SCALE}x"; cat "$BENCH_DIR/report/4b-reads-summary.txt"
+    echo "  (plans: $BENCH_DIR/report/4b-reads.txt)"
+    echo "bench took $((SECONDS - T_START)) s; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+  }
+  report
+  [[ -z ${BENCH_REPORT:-} ]] || { report >"$BENCH_REPORT"; cp "$BENCH_DIR/report/4b-reads.txt" "${BENCH_REPORT%.*}-plans.txt"; }
+  exit 0
+fi
 sleep 0.5   # let the server log catch up
 python3 "$HERE/report.py" phases "$RESULTS" "$SERVERLOG" >"$BENCH_DIR/report/5-phases.txt"
 python3 "$HERE/report.py" diag "$SERVERLOG" >"$BENCH_DIR/report/6-diag.txt"
@@ -458,11 +549,11 @@ report() {
   echo "---- peak backend memory during our ${SCALE}x sync"; cat "$BENCH_DIR/report/2-rss.txt"; echo
   echo "---- table sizes after the ${SCALE}x sync"; cat "$BENCH_DIR/report/3-sizes.txt"
   echo "---- cheapest_models(100000) at ${SCALE}x"; cat "$BENCH_DIR/report/4-cheapest.txt"
-  echo "---- every view and read function at ${SCALE}x"; sed -n 's/^== /  /p; s/^ *Execution Time: /      execution /p' "$BENCH_DIR/report/4b-reads.txt"; echo "  (plans: $BENCH_DIR/report/4b-reads.txt)"; echo
+  echo "---- every view and read function at ${SCALE}x"; cat "$BENCH_DIR/report/4b-reads-summary.txt"; echo "  (plans: $BENCH_DIR/report/4b-reads.txt)"; echo
   echo "---- where our sync spends its time (medians; from the progress messages in the server log)"; cat "$BENCH_DIR/report/5-phases.txt"; echo
   echo "---- SPI statements of one ${SCALE}x sync (auto_explain, untimed run)"; cat "$BENCH_DIR/report/6-diag.txt"; echo
   cat "$BENCH_DIR/report/9-table.txt"
   echo "bench took $((SECONDS - T_START)) s; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 report
-[[ -z ${BENCH_REPORT:-} ]] || report >"$BENCH_REPORT"
+[[ -z ${BENCH_REPORT:-} ]] || { report >"$BENCH_REPORT"; cp "$BENCH_DIR/report/4b-reads.txt" "${BENCH_REPORT%.*}-plans.txt"; }

@@ -32,71 +32,86 @@ CREATE INDEX openrouter_model_state_live_by_price_idx ON openrouter_model_state
 
 CREATE VIEW openrouter_models_all AS
 SELECT t.id,
-       t.data->>'name'                                          AS name,
-       t.data->>'provider'                                      AS lab,
-       coalesce(l.data->>'name', t.data->>'provider')           AS lab_name,
-       t.data->>'base_id'                                       AS base_id,
-       t.data->>'variant'                                       AS variant,
-       coalesce(t.data->'is_alias' = 'true'::jsonb, false)      AS is_alias,
-       CASE jsonb_typeof(t.data->'alias_target')
-            WHEN 'object' THEN t.data->'alias_target'->>'slug'
-            WHEN 'string' THEN t.data->>'alias_target' END      AS alias_target,
-       (t.data->'pricing'->>'prompt')::numeric                  AS prompt_price,
-       (t.data->'pricing'->>'completion')::numeric              AS completion_price,
-       trim_scale((t.data->'pricing'->>'prompt')::numeric * 1000000) AS prompt_price_per_million,
-       trim_scale((t.data->'pricing'->>'completion')::numeric * 1000000) AS completion_price_per_million,
-       (t.data->'pricing'->>'request')::numeric                 AS request_price,
-       (t.data->'pricing'->>'image')::numeric                   AS image_price,
-       (t.data->'pricing'->>'audio')::numeric                   AS audio_price,
-       trim_scale((t.data->'pricing'->>'audio')::numeric * 1000000) AS audio_price_per_million,
-       (t.data->'pricing'->>'web_search')::numeric              AS web_search_price,
-       (t.data->'pricing'->>'internal_reasoning')::numeric      AS internal_reasoning_price,
-       trim_scale((t.data->'pricing'->>'internal_reasoning')::numeric * 1000000) AS internal_reasoning_price_per_million,
-       (t.data->'pricing'->>'input_cache_read')::numeric        AS input_cache_read_price,
-       trim_scale((t.data->'pricing'->>'input_cache_read')::numeric * 1000000) AS input_cache_read_price_per_million,
-       (t.data->'pricing'->>'input_cache_write')::numeric       AS input_cache_write_price,
-       trim_scale((t.data->'pricing'->>'input_cache_write')::numeric * 1000000) AS input_cache_write_price_per_million,
-       (t.data->'pricing'->>'discount')::numeric                AS discount,
-       t.data->'pricing'                                        AS pricing,
-       coalesce(t.data->'variable_price' = 'true'::jsonb, false) AS is_variable_price,
-       ((t.data->'pricing'->>'prompt')::numeric = 0
-        AND (t.data->'pricing'->>'completion')::numeric = 0)    AS is_free,
-       (t.data->>'context_length')::integer                     AS context_length,
-       (t.data->'top_provider'->>'max_completion_tokens')::integer AS max_completion_tokens,
-       (t.data->'top_provider'->>'is_moderated')::boolean       AS is_moderated,
-       t.data->'architecture'->>'modality'                      AS modality,
-       @extschema@.openrouter_text_array(t.data->'input_modalities')        AS input_modalities,
-       @extschema@.openrouter_text_array(t.data->'output_modalities')       AS output_modalities,
-       @extschema@.openrouter_text_array(t.data->'modalities')              AS modalities,
-       @extschema@.openrouter_text_array(t.data->'features')                AS features,
-       @extschema@.openrouter_text_array(t.data->'supported_parameters')    AS supported_parameters,
-       coalesce(t.data->'features' ? 'function_calling', false) AS supports_tools,
-       coalesce(t.data->'input_modalities' ? 'image', false)    AS supports_vision,
-       coalesce(t.data->'features' ? 'reasoning', false)        AS supports_reasoning,
-       coalesce(t.data->'features' ? 'structured_outputs', false) AS supports_structured_outputs,
-       coalesce(t.data->'features' ? 'json_mode', false)        AS supports_json_mode,
-       coalesce(t.data->'features' ? 'web_search', false)       AS supports_web_search,
-       coalesce(t.data->'output_modalities' ? 'image', false)   AS generates_images,
-       t.data->'architecture'->>'tokenizer'                     AS tokenizer,
-       t.data->'architecture'->>'instruct_type'                 AS instruct_type,
-       t.data->>'parameters'                                    AS parameters,
-       (t.data->>'parameters_billions')::numeric                AS parameters_billions,
-       (t.data->>'active_parameters_billions')::numeric         AS active_parameters_billions,
-       @extschema@.openrouter_date(t.data->>'released')                     AS released,
-       @extschema@.openrouter_date(t.data->>'knowledge_cutoff')             AS knowledge_cutoff,
-       @extschema@.openrouter_date(t.data->>'expiration_date')              AS expiration_date,
-       t.data->>'canonical_slug'                                AS canonical_slug,
-       nullif(t.data->>'hugging_face_id', '')                   AS hugging_face_id,
-       t.data->'benchmarks'                                     AS benchmarks,
-       t.data->'reasoning'                                      AS reasoning,
-       coalesce(t.data->'deprecated' = 'true'::jsonb, false)    AS is_deprecated,
-       (t.data->>'deprecated_at')::timestamptz                  AS deprecated_at,
-       t.data->>'deprecated_reason'                             AS deprecated_reason,
+       d.data->>'name'                                          AS name,
+       d.data->>'provider'                                      AS lab,
+       coalesce(l.name, d.data->>'provider')                    AS lab_name,
+       d.data->>'base_id'                                       AS base_id,
+       d.data->>'variant'                                       AS variant,
+       coalesce(d.data->'is_alias' = 'true'::jsonb, false)      AS is_alias,
+       CASE jsonb_typeof(d.data->'alias_target')
+            WHEN 'object' THEN d.data->'alias_target'->>'slug'
+            WHEN 'string' THEN d.data->>'alias_target' END      AS alias_target,
+       (d.pricing->>'prompt')::numeric                          AS prompt_price,
+       (d.pricing->>'completion')::numeric                      AS completion_price,
+       trim_scale((d.pricing->>'prompt')::numeric * 1000000)    AS prompt_price_per_million,
+       trim_scale((d.pricing->>'completion')::numeric * 1000000) AS completion_price_per_million,
+       (d.pricing->>'request')::numeric                         AS request_price,
+       (d.pricing->>'image')::numeric                           AS image_price,
+       (d.pricing->>'audio')::numeric                           AS audio_price,
+       trim_scale((d.pricing->>'audio')::numeric * 1000000)     AS audio_price_per_million,
+       (d.pricing->>'web_search')::numeric                      AS web_search_price,
+       (d.pricing->>'internal_reasoning')::numeric              AS internal_reasoning_price,
+       trim_scale((d.pricing->>'internal_reasoning')::numeric * 1000000) AS internal_reasoning_price_per_million,
+       (d.pricing->>'input_cache_read')::numeric                AS input_cache_read_price,
+       trim_scale((d.pricing->>'input_cache_read')::numeric * 1000000) AS input_cache_read_price_per_million,
+       (d.pricing->>'input_cache_write')::numeric               AS input_cache_write_price,
+       trim_scale((d.pricing->>'input_cache_write')::numeric * 1000000) AS input_cache_write_price_per_million,
+       (d.pricing->>'discount')::numeric                        AS discount,
+       d.pricing                                                AS pricing,
+       coalesce(d.data->'variable_price' = 'true'::jsonb, false) AS is_variable_price,
+       ((d.pricing->>'prompt')::numeric = 0
+        AND (d.pricing->>'completion')::numeric = 0)            AS is_free,
+       (d.data->>'context_length')::integer                     AS context_length,
+       (d.top_provider->>'max_completion_tokens')::integer      AS max_completion_tokens,
+       (d.top_provider->>'is_moderated')::boolean               AS is_moderated,
+       d.architecture->>'modality'                              AS modality,
+       -- openrouter_text_array() written out: a SQL function holding a subquery is never
+       -- inlined, and calling it costs more than the subquery itself.
+       CASE WHEN jsonb_typeof(d.input_modalities) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.input_modalities)) ELSE '{}'::text[] END AS input_modalities,
+       CASE WHEN jsonb_typeof(d.output_modalities) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.output_modalities)) ELSE '{}'::text[] END AS output_modalities,
+       CASE WHEN jsonb_typeof(d.modalities) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.modalities)) ELSE '{}'::text[] END AS modalities,
+       CASE WHEN jsonb_typeof(d.features) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.features)) ELSE '{}'::text[] END AS features,
+       CASE WHEN jsonb_typeof(d.supported_parameters) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.supported_parameters)) ELSE '{}'::text[] END AS supported_parameters,
+       coalesce(d.features ? 'function_calling', false)         AS supports_tools,
+       coalesce(d.input_modalities ? 'image', false)            AS supports_vision,
+       coalesce(d.features ? 'reasoning', false)                AS supports_reasoning,
+       coalesce(d.features ? 'structured_outputs', false)       AS supports_structured_outputs,
+       coalesce(d.features ? 'json_mode', false)                AS supports_json_mode,
+       coalesce(d.features ? 'web_search', false)               AS supports_web_search,
+       coalesce(d.output_modalities ? 'image', false)           AS generates_images,
+       d.architecture->>'tokenizer'                             AS tokenizer,
+       d.architecture->>'instruct_type'                         AS instruct_type,
+       d.data->>'parameters'                                    AS parameters,
+       (d.data->>'parameters_billions')::numeric                AS parameters_billions,
+       (d.data->>'active_parameters_billions')::numeric         AS active_parameters_billions,
+       @extschema@.openrouter_date(d.data->>'released')         AS released,
+       @extschema@.openrouter_date(d.data->>'knowledge_cutoff') AS knowledge_cutoff,
+       @extschema@.openrouter_date(d.data->>'expiration_date')  AS expiration_date,
+       d.data->>'canonical_slug'                                AS canonical_slug,
+       nullif(d.data->>'hugging_face_id', '')                   AS hugging_face_id,
+       d.data->'benchmarks'                                     AS benchmarks,
+       d.data->'reasoning'                                      AS reasoning,
+       coalesce(d.data->'deprecated' = 'true'::jsonb, false)    AS is_deprecated,
+       (d.data->>'deprecated_at')::timestamptz                  AS deprecated_at,
+       d.data->>'deprecated_reason'                             AS deprecated_reason,
        t.content                                                AS description,
        t.created_at                                             AS first_seen,
        t.updated_at                                             AS last_seen
   FROM @extschema@.things t
-  LEFT JOIN @extschema@.things l ON l.ns = 'labs' AND l.id = t.data->>'provider'
+  -- things.data is stored compressed and out of line: every t.data->... would decompress the
+  -- whole object again, about 60 times a row. Here it is decompressed once per row (|| '{}'
+  -- returns its left operand, detoasted), and the objects read many times are taken out of
+  -- it once; OFFSET 0 keeps each subquery from being folded back into every reference.
+ CROSS JOIN LATERAL (
+       SELECT x.data, x.data->'pricing' AS pricing, x.data->'architecture' AS architecture,
+              x.data->'top_provider' AS top_provider, x.data->'features' AS features,
+              x.data->'input_modalities' AS input_modalities, x.data->'output_modalities' AS output_modalities,
+              x.data->'modalities' AS modalities, x.data->'supported_parameters' AS supported_parameters
+         FROM (SELECT t.data || '{}'::jsonb AS data OFFSET 0) x OFFSET 0) d
+  -- A lab's data lists its models (tens of kB at 100 times today's registry): its name is
+  -- read once per lab, not once per model.
+  LEFT JOIN (SELECT l.id, l.data->>'name' AS name FROM @extschema@.things l WHERE l.ns = 'labs' OFFSET 0) l
+         ON l.id = d.data->>'provider'
  WHERE t.ns = 'models' AND t.type = 'Model';
 COMMENT ON VIEW openrouter_models_all IS 'Every model ever synced, one typed column per field (prices numeric USD per token, plus per million), deprecated ones included (is_deprecated).';
 
@@ -107,6 +122,17 @@ COMMENT ON VIEW openrouter_models IS 'Models listed by the API at the last sync 
 -- One definition of a live lab, used everywhere (openrouter_labs, openrouter_health): a lab
 -- with at least one live model. One pass: the live models grouped by lab, joined to the labs.
 CREATE VIEW openrouter_labs_all AS
+-- Grouped once, materialized: the planner cannot estimate how many labs the models have (the
+-- lab comes out of openrouter_models_all's one-row LATERAL subquery, so it guesses one) and,
+-- given a subquery, would rescan the whole grouping once per lab.
+WITH m AS MATERIALIZED (
+    SELECT o.lab,
+           count(*)::integer AS model_count,
+           array_agg(o.id ORDER BY o.id) AS models,
+           min(o.prompt_price) AS cheapest_prompt_price,
+           max(o.context_length) AS max_context_length
+      FROM @extschema@.openrouter_models o
+     GROUP BY o.lab)
 SELECT l.id,
        l.data->>'name'                                       AS name,
        l.content                                             AS description,
@@ -122,13 +148,7 @@ SELECT l.id,
        l.created_at                                          AS first_seen,
        l.updated_at                                          AS last_seen
   FROM @extschema@.things l
-  LEFT JOIN (SELECT o.lab,
-                    count(*)::integer AS model_count,
-                    array_agg(o.id ORDER BY o.id) AS models,
-                    min(o.prompt_price) AS cheapest_prompt_price,
-                    max(o.context_length) AS max_context_length
-               FROM @extschema@.openrouter_models o
-              GROUP BY o.lab) m ON m.lab = l.id
+  LEFT JOIN m ON m.lab = l.id
  WHERE l.ns = 'labs' AND l.type = 'Lab';
 COMMENT ON VIEW openrouter_labs_all IS 'Every lab (model author) ever synced, with its display name, curated facts where known and its live models; is_deprecated when it has no live model.';
 

@@ -67,7 +67,7 @@ $$;
 CREATE VIEW openrouter_endpoints AS
 SELECT e.id,
        e.data->>'model_id'                                       AS model_id,
-       m.data->>'name'                                           AS model_name,
+       m.name                                                    AS model_name,
        e.data->>'provider'                                       AS provider,
        e.data->>'provider_name'                                  AS provider_name,
        e.data->>'tag'                                            AS tag,
@@ -90,7 +90,10 @@ SELECT e.id,
        (e.data->>'context_length')::integer                      AS context_length,
        (e.data->>'max_prompt_tokens')::integer                   AS max_prompt_tokens,
        (e.data->>'max_completion_tokens')::integer               AS max_completion_tokens,
-       @extschema@.openrouter_text_array(e.data->'supported_parameters') AS supported_parameters,
+       -- openrouter_text_array() written out: a SQL function holding a subquery is never
+       -- inlined, and calling it costs more than the subquery itself.
+       CASE WHEN jsonb_typeof(e.data->'supported_parameters') = 'array'
+            THEN ARRAY(SELECT jsonb_array_elements_text(e.data->'supported_parameters')) ELSE '{}'::text[] END AS supported_parameters,
        (e.data->>'supports_implicit_caching')::boolean           AS supports_implicit_caching,
        @extschema@.openrouter_number(e.data->'latency_last_30m'->'p50')    AS latency_p50_ms,
        @extschema@.openrouter_number(e.data->'latency_last_30m'->'p90')    AS latency_p90_ms,
@@ -103,7 +106,12 @@ SELECT e.id,
        e.created_at                                              AS first_seen,
        e.updated_at                                              AS last_seen
   FROM @extschema@.things e
-  LEFT JOIN @extschema@.things m ON m.ns = 'models' AND m.id = e.data->>'model_id'
+  -- The model's name, read once per model rather than once per endpoint: the model's data is
+  -- stored compressed, out of line, and must be decompressed whole for its name. The model id
+  -- comes out of a subquery of its own so that the lookup is memoized by id.
+ CROSS JOIN LATERAL (SELECT e.data->>'model_id' AS model_id OFFSET 0) k
+  LEFT JOIN LATERAL (SELECT m.data->>'name' AS name FROM @extschema@.things m
+                      WHERE m.ns = 'models' AND m.id = k.model_id OFFSET 0) m ON true
  WHERE e.ns = 'endpoints' AND e.type = 'Endpoint'
    AND e.data->'deprecated' IS DISTINCT FROM 'true'::jsonb;
 COMMENT ON VIEW openrouter_endpoints IS 'Provider endpoints listed at the last endpoints sync of their model, one typed column per field: prices numeric USD per token (null when variable) and per million, latency p50/p90 in milliseconds and throughput p50 in tokens per second over the last 30 minutes (null without an API key), uptime in percent, quantization, limits.';

@@ -101,7 +101,7 @@ DROP VIEW openrouter_endpoints;
 CREATE VIEW openrouter_endpoints AS
 SELECT e.id,
        e.data->>'model_id'                                       AS model_id,
-       m.data->>'name'                                           AS model_name,
+       m.name                                                    AS model_name,
        e.data->>'provider'                                       AS provider,
        e.data->>'provider_name'                                  AS provider_name,
        e.data->>'tag'                                            AS tag,
@@ -124,7 +124,10 @@ SELECT e.id,
        (e.data->>'context_length')::integer                      AS context_length,
        (e.data->>'max_prompt_tokens')::integer                   AS max_prompt_tokens,
        (e.data->>'max_completion_tokens')::integer               AS max_completion_tokens,
-       @extschema@.openrouter_text_array(e.data->'supported_parameters') AS supported_parameters,
+       -- openrouter_text_array() written out: a SQL function holding a subquery is never
+       -- inlined, and calling it costs more than the subquery itself.
+       CASE WHEN jsonb_typeof(e.data->'supported_parameters') = 'array'
+            THEN ARRAY(SELECT jsonb_array_elements_text(e.data->'supported_parameters')) ELSE '{}'::text[] END AS supported_parameters,
        (e.data->>'supports_implicit_caching')::boolean           AS supports_implicit_caching,
        @extschema@.openrouter_number(e.data->'latency_last_30m'->'p50')    AS latency_p50_ms,
        @extschema@.openrouter_number(e.data->'latency_last_30m'->'p90')    AS latency_p90_ms,
@@ -137,7 +140,12 @@ SELECT e.id,
        e.created_at                                              AS first_seen,
        e.updated_at                                              AS last_seen
   FROM @extschema@.things e
-  LEFT JOIN @extschema@.things m ON m.ns = 'models' AND m.id = e.data->>'model_id'
+  -- The model's name, read once per model rather than once per endpoint: the model's data is
+  -- stored compressed, out of line, and must be decompressed whole for its name. The model id
+  -- comes out of a subquery of its own so that the lookup is memoized by id.
+ CROSS JOIN LATERAL (SELECT e.data->>'model_id' AS model_id OFFSET 0) k
+  LEFT JOIN LATERAL (SELECT m.data->>'name' AS name FROM @extschema@.things m
+                      WHERE m.ns = 'models' AND m.id = k.model_id OFFSET 0) m ON true
  WHERE e.ns = 'endpoints' AND e.type = 'Endpoint'
    AND e.data->'deprecated' IS DISTINCT FROM 'true'::jsonb;
 COMMENT ON VIEW openrouter_endpoints IS 'Provider endpoints listed at the last endpoints sync of their model, one typed column per field: prices numeric USD per token (null when variable) and per million, latency p50/p90 in milliseconds and throughput p50 in tokens per second over the last 30 minutes (null without an API key), uptime in percent, quantization, limits.';
@@ -217,3 +225,124 @@ GRANT SELECT ON openrouter_endpoints, openrouter_providers TO PUBLIC;
 -- The sync now stores a lab deprecated exactly when it has no live model; a run's labs counts
 -- the live labs.
 COMMENT ON COLUMN openrouter_sync_runs.labs IS 'Live labs after the sync: labs with at least one live model (listed, not past its expiration date), as openrouter_labs and openrouter_health() count them; 0 for another dataset''s run. Rows from before 0.3.0 counted every lab in the response.';
+
+-- issue 20, item 13: every view answers a full scan in one pass at 100 times the registry.
+-- openrouter_models_all decompresses each model's things.data once per row instead of once
+-- per column (about 60 times), reads each lab's name once per lab, and converts its arrays
+-- without a SQL-function call per value; openrouter_labs_all groups the live models once
+-- (materialized: the planner would otherwise rescan the grouping once per lab);
+-- openrouter_endpoints reads each model's name once per model instead of once per endpoint
+-- (in its recreation by item 17's section above).
+-- Same columns, same rows (bench/run.sh measures them; src/tests/reads.rs compares them).
+CREATE OR REPLACE VIEW openrouter_models_all AS
+SELECT t.id,
+       d.data->>'name'                                          AS name,
+       d.data->>'provider'                                      AS lab,
+       coalesce(l.name, d.data->>'provider')                    AS lab_name,
+       d.data->>'base_id'                                       AS base_id,
+       d.data->>'variant'                                       AS variant,
+       coalesce(d.data->'is_alias' = 'true'::jsonb, false)      AS is_alias,
+       CASE jsonb_typeof(d.data->'alias_target')
+            WHEN 'object' THEN d.data->'alias_target'->>'slug'
+            WHEN 'string' THEN d.data->>'alias_target' END      AS alias_target,
+       (d.pricing->>'prompt')::numeric                          AS prompt_price,
+       (d.pricing->>'completion')::numeric                      AS completion_price,
+       trim_scale((d.pricing->>'prompt')::numeric * 1000000)    AS prompt_price_per_million,
+       trim_scale((d.pricing->>'completion')::numeric * 1000000) AS completion_price_per_million,
+       (d.pricing->>'request')::numeric                         AS request_price,
+       (d.pricing->>'image')::numeric                           AS image_price,
+       (d.pricing->>'audio')::numeric                           AS audio_price,
+       trim_scale((d.pricing->>'audio')::numeric * 1000000)     AS audio_price_per_million,
+       (d.pricing->>'web_search')::numeric                      AS web_search_price,
+       (d.pricing->>'internal_reasoning')::numeric              AS internal_reasoning_price,
+       trim_scale((d.pricing->>'internal_reasoning')::numeric * 1000000) AS internal_reasoning_price_per_million,
+       (d.pricing->>'input_cache_read')::numeric                AS input_cache_read_price,
+       trim_scale((d.pricing->>'input_cache_read')::numeric * 1000000) AS input_cache_read_price_per_million,
+       (d.pricing->>'input_cache_write')::numeric               AS input_cache_write_price,
+       trim_scale((d.pricing->>'input_cache_write')::numeric * 1000000) AS input_cache_write_price_per_million,
+       (d.pricing->>'discount')::numeric                        AS discount,
+       d.pricing                                                AS pricing,
+       coalesce(d.data->'variable_price' = 'true'::jsonb, false) AS is_variable_price,
+       ((d.pricing->>'prompt')::numeric = 0
+        AND (d.pricing->>'completion')::numeric = 0)            AS is_free,
+       (d.data->>'context_length')::integer                     AS context_length,
+       (d.top_provider->>'max_completion_tokens')::integer      AS max_completion_tokens,
+       (d.top_provider->>'is_moderated')::boolean               AS is_moderated,
+       d.architecture->>'modality'                              AS modality,
+       -- openrouter_text_array() written out: a SQL function holding a subquery is never
+       -- inlined, and calling it costs more than the subquery itself.
+       CASE WHEN jsonb_typeof(d.input_modalities) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.input_modalities)) ELSE '{}'::text[] END AS input_modalities,
+       CASE WHEN jsonb_typeof(d.output_modalities) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.output_modalities)) ELSE '{}'::text[] END AS output_modalities,
+       CASE WHEN jsonb_typeof(d.modalities) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.modalities)) ELSE '{}'::text[] END AS modalities,
+       CASE WHEN jsonb_typeof(d.features) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.features)) ELSE '{}'::text[] END AS features,
+       CASE WHEN jsonb_typeof(d.supported_parameters) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(d.supported_parameters)) ELSE '{}'::text[] END AS supported_parameters,
+       coalesce(d.features ? 'function_calling', false)         AS supports_tools,
+       coalesce(d.input_modalities ? 'image', false)            AS supports_vision,
+       coalesce(d.features ? 'reasoning', false)                AS supports_reasoning,
+       coalesce(d.features ? 'structured_outputs', false)       AS supports_structured_outputs,
+       coalesce(d.features ? 'json_mode', false)                AS supports_json_mode,
+       coalesce(d.features ? 'web_search', false)               AS supports_web_search,
+       coalesce(d.output_modalities ? 'image', false)           AS generates_images,
+       d.architecture->>'tokenizer'                             AS tokenizer,
+       d.architecture->>'instruct_type'                         AS instruct_type,
+       d.data->>'parameters'                                    AS parameters,
+       (d.data->>'parameters_billions')::numeric                AS parameters_billions,
+       (d.data->>'active_parameters_billions')::numeric         AS active_parameters_billions,
+       @extschema@.openrouter_date(d.data->>'released')         AS released,
+       @extschema@.openrouter_date(d.data->>'knowledge_cutoff') AS knowledge_cutoff,
+       @extschema@.openrouter_date(d.data->>'expiration_date')  AS expiration_date,
+       d.data->>'canonical_slug'                                AS canonical_slug,
+       nullif(d.data->>'hugging_face_id', '')                   AS hugging_face_id,
+       d.data->'benchmarks'                                     AS benchmarks,
+       d.data->'reasoning'                                      AS reasoning,
+       coalesce(d.data->'deprecated' = 'true'::jsonb, false)    AS is_deprecated,
+       (d.data->>'deprecated_at')::timestamptz                  AS deprecated_at,
+       d.data->>'deprecated_reason'                             AS deprecated_reason,
+       t.content                                                AS description,
+       t.created_at                                             AS first_seen,
+       t.updated_at                                             AS last_seen
+  FROM @extschema@.things t
+  -- things.data is stored compressed and out of line: every t.data->... would decompress the
+  -- whole object again, about 60 times a row. Here it is decompressed once per row (|| '{}'
+  -- returns its left operand, detoasted), and the objects read many times are taken out of
+  -- it once; OFFSET 0 keeps each subquery from being folded back into every reference.
+ CROSS JOIN LATERAL (
+       SELECT x.data, x.data->'pricing' AS pricing, x.data->'architecture' AS architecture,
+              x.data->'top_provider' AS top_provider, x.data->'features' AS features,
+              x.data->'input_modalities' AS input_modalities, x.data->'output_modalities' AS output_modalities,
+              x.data->'modalities' AS modalities, x.data->'supported_parameters' AS supported_parameters
+         FROM (SELECT t.data || '{}'::jsonb AS data OFFSET 0) x OFFSET 0) d
+  -- A lab's data lists its models (tens of kB at 100 times today's registry): its name is
+  -- read once per lab, not once per model.
+  LEFT JOIN (SELECT l.id, l.data->>'name' AS name FROM @extschema@.things l WHERE l.ns = 'labs' OFFSET 0) l
+         ON l.id = d.data->>'provider'
+ WHERE t.ns = 'models' AND t.type = 'Model';
+CREATE OR REPLACE VIEW openrouter_labs_all AS
+-- Grouped once, materialized: the planner cannot estimate how many labs the models have (the
+-- lab comes out of openrouter_models_all's one-row LATERAL subquery, so it guesses one) and,
+-- given a subquery, would rescan the whole grouping once per lab.
+WITH m AS MATERIALIZED (
+    SELECT o.lab,
+           count(*)::integer AS model_count,
+           array_agg(o.id ORDER BY o.id) AS models,
+           min(o.prompt_price) AS cheapest_prompt_price,
+           max(o.context_length) AS max_context_length
+      FROM @extschema@.openrouter_models o
+     GROUP BY o.lab)
+SELECT l.id,
+       l.data->>'name'                                       AS name,
+       l.content                                             AS description,
+       l.data->>'website'                                    AS website,
+       (l.data->>'founded')::integer                         AS founded,
+       l.data->>'headquarters'                               AS headquarters,
+       coalesce(m.model_count, 0)                            AS model_count,
+       coalesce(m.models, '{}')                              AS models,
+       m.cheapest_prompt_price,
+       trim_scale(m.cheapest_prompt_price * 1000000)         AS cheapest_prompt_price_per_million,
+       m.max_context_length,
+       m.model_count IS NULL                                 AS is_deprecated,
+       l.created_at                                          AS first_seen,
+       l.updated_at                                          AS last_seen
+  FROM @extschema@.things l
+  LEFT JOIN m ON m.lab = l.id
+ WHERE l.ns = 'labs' AND l.type = 'Lab';

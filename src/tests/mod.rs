@@ -15,6 +15,7 @@ mod faults;
 mod first_hour;
 mod formats;
 mod operate;
+mod reads;
 mod security;
 mod seed;
 mod sync;
