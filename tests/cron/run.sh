@@ -7,6 +7,7 @@
 # "third") schedule through openrouter_schedule() too: the job runs there, and health,
 # failures and unscheduling work from there, for an unprivileged role as well. About 3-4
 # minutes (pg_cron has minute granularity; the second database's job runs in the same minutes).
+# Then a canceled schedule from there, and one with no background worker slot free.
 source "$(dirname "$0")/../../scripts/common.sh"
 need_root "$@"
 has_pg_cron || die "PostgreSQL $PG_MAJOR has no pg_cron here ($("$PG_CONFIG" --pkglibdir)/pg_cron.so): this test runs on 15"
@@ -137,5 +138,45 @@ check "no run was recorded for the failure" "SELECT count(*) = $runs_before FROM
 check "unscheduled" "SELECT count(*) = 0 FROM cron.job"
 check "unscheduled, the old job's failure is history: health reports the last sync" \
   "SELECT status = 'ok' AND last_failure IS NULL AND schedule IS NULL FROM openrouter_health()"
+
+# The caller waits for the worker interruptibly: pg_cron's table locked in 'postgres', a
+# schedule from the second database waits on its worker, which waits on the lock; the
+# caller's statement_timeout cancels it and stops the worker, while the lock is still held.
+"$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$PORT" -U postgres -d postgres \
+  -c "BEGIN; LOCK TABLE cron.job IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+locker=$!
+wait_for "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'cron.job'::regclass AND mode = 'AccessExclusiveLock' AND granted)" 30 \
+  || die "the lock on cron.job was not taken"
+canceled_file=$(mktemp)
+(PGOPTIONS='-c statement_timeout=4s' q2 "SELECT openrouter_schedule('* * * * *')" >"$canceled_file" 2>&1 || true) &
+caller=$!
+worker_waits="SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'openrouter_registry pg_cron' AND wait_event_type = 'Lock')"
+wait_for "$worker_waits" 30 || true
+check "the worker asks 'postgres' and waits there on the lock" "$worker_waits"
+wait "$caller"
+canceled=$(cat "$canceled_file"); rm -f "$canceled_file"
+if [[ $canceled == *"canceling statement due to statement timeout"* ]]; then passed=$((passed + 1)); echo "ok   a schedule from another database can be canceled while it waits"
+else failed=$((failed + 1)); echo "FAIL a canceled schedule from another database: $canceled"; fi
+wait_for "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'openrouter_registry pg_cron')" 30 || true
+check "the canceled call's worker stopped, before the lock was released" \
+  "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'openrouter_registry pg_cron')
+      AND EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'cron.job'::regclass AND mode = 'AccessExclusiveLock' AND granted)"
+q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE cron.job%'" >/dev/null
+wait "$locker" || true
+check "no job for the second database" "SELECT NOT EXISTS (SELECT 1 FROM cron.job WHERE database = 'second')"
+
+# No background worker slot free (pg_cron's launcher takes the only one): scheduling from
+# another database says so and how to fix it; health still answers.
+echo "max_worker_processes = 1" >>"$DIR/postgresql.conf"
+as_pg "$PG_BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -m fast -w -t 60 restart >/dev/null
+no_slot=$(q2 "CREATE FUNCTION pg_temp.schedule_error() RETURNS text LANGUAGE plpgsql AS \$\$
+    DECLARE m text; h text;
+    BEGIN PERFORM openrouter_schedule(); RETURN 'no error';
+    EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT; RETURN SQLSTATE || ' ' || m || ' HINT: ' || h; END \$\$;
+  SELECT pg_temp.schedule_error()")
+expected_no_slot='55000 openrouter_schedule: no background worker slot is free to ask database "postgres" (cron.database_name), where pg_cron keeps its jobs: all max_worker_processes = 1 are in use HINT: Raise max_worker_processes in postgresql.conf (takes a restart), or try again when a parallel query or another background worker has finished. Without pg_cron, run SELECT openrouter_sync() from any scheduler.'
+if [[ $no_slot == "$expected_no_slot" ]]; then passed=$((passed + 1)); echo "ok   no background worker slot free: the error says so"
+else failed=$((failed + 1)); echo "FAIL no background worker slot free: $no_slot"; fi
+check "health still answers in the second database" "SELECT status = 'ok' AND schedule IS NULL FROM openrouter_health()" second
 echo "pg_cron: $passed passed, $failed failed"
 ((failed == 0))
