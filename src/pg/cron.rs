@@ -149,18 +149,36 @@ pub fn call(
         Ok(request) => match ask_elsewhere(&request) {
             Ok(answer) => answer,
             Err(failure) if operation == Operation::Status => json!({ "problem": failure.message }),
-            Err(failure) => {
+            Err(mut failure) => {
+                let role = role_name(request.role_oid);
                 let detail = format!(
-                    "Raised in database \"{}\" (cron.database_name), where pg_cron keeps its jobs, by a background worker acting as role \"{}\".",
+                    "Raised in database \"{}\" (cron.database_name), where pg_cron keeps its jobs, by a background worker acting as role \"{role}\".",
                     request.cron_database,
-                    role_name(request.role_oid)
                 );
+                if failure.hint.is_none() {
+                    failure.hint = grant_hint(&failure.message, &request.cron_database, &role);
+                }
                 raise(operation.entry_point(), failure, Some(detail))
             }
         },
         Err(failure) if operation == Operation::Status => json!({ "problem": failure.message }),
         Err(failure) => raise(operation.entry_point(), failure, None),
     }
+}
+
+/// What a superuser grants in pg_cron's database when the role lacks it: pg_cron grants
+/// cron.schedule_in_database to nobody.
+fn grant_hint(message: &str, cron_database: &str, role: &str) -> Option<String> {
+    let statement = if message.contains("function schedule_in_database") {
+        "GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean)"
+    } else if message.contains("schema cron") {
+        "GRANT USAGE ON SCHEMA cron"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "A superuser runs, in database \"{cron_database}\": {statement} TO \"{role}\";"
+    ))
 }
 
 fn prepare(

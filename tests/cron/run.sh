@@ -139,6 +139,24 @@ check "unscheduled" "SELECT count(*) = 0 FROM cron.job"
 check "unscheduled, the old job's failure is history: health reports the last sync" \
   "SELECT status = 'ok' AND last_failure IS NULL AND schedule IS NULL FROM openrouter_health()"
 
+# A member of openrouter_admin schedules from another database as itself. pg_cron grants
+# cron.schedule_in_database to nobody: the error says what to grant, where, and to whom.
+q "CREATE ROLE or_scheduler IN ROLE openrouter_admin"
+q "GRANT USAGE ON SCHEMA cron TO or_scheduler"
+denied=$(q2 "SET ROLE or_scheduler; SELECT openrouter_schedule('0 5 * * *', 'nightly')" 2>&1 || true)
+expected_denied='ERROR:  openrouter_schedule: permission denied for function schedule_in_database
+DETAIL:  Raised in database "postgres" (cron.database_name), where pg_cron keeps its jobs, by a background worker acting as role "or_scheduler".
+HINT:  A superuser runs, in database "postgres": GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) TO "or_scheduler";'
+if [[ $denied == "$expected_denied"* ]]; then passed=$((passed + 1)); echo "ok   a role without cron.schedule_in_database is told what to grant"
+else failed=$((failed + 1)); echo "FAIL a role without cron.schedule_in_database: $denied"; fi
+q "GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) TO or_scheduler"
+sjob=$(q2 "SET ROLE or_scheduler; SELECT openrouter_schedule('0 5 * * *', 'nightly')")
+check "granted, the job is the role's own, running in the second database" \
+  "SELECT username = 'or_scheduler' AND database = 'second' AND jobname = 'nightly' AND command = 'SELECT public.openrouter_sync()' FROM cron.job WHERE jobid = '$sjob'"
+check "health in the second database shows that job" "SELECT job_name = 'nightly' AND schedule = '0 5 * * *' FROM openrouter_health()" second
+check "the role unschedules it by name from there" "SET ROLE or_scheduler; SELECT openrouter_unschedule('nightly')" second
+check "gone" "SELECT NOT EXISTS (SELECT 1 FROM cron.job WHERE database = 'second')"
+
 # The caller waits for the worker interruptibly: pg_cron's table locked in 'postgres', a
 # schedule from the second database waits on its worker, which waits on the lock; the
 # caller's statement_timeout cancels it and stops the worker, while the lock is still held.
