@@ -446,6 +446,10 @@ fn run_worker(request: &Request, handle: pg_sys::dsm_handle) -> Result<(), Failu
         .set_library("openrouter_registry")
         .set_function(WORKER_FUNCTION)
         .enable_spi_access()
+        // Not RecoveryFinished: on a hot standby the worker would never start and the
+        // caller (health) would wait until canceled; there it reads, and a schedule fails
+        // as read-only.
+        .set_start_time(pgrx::bgworkers::BgWorkerStartTime::ConsistentState)
         .set_restart_time(None)
         .set_argument(Some(pg_sys::Datum::from(handle as usize)))
         // SAFETY: this backend's pid, a plain read.
