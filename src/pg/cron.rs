@@ -11,6 +11,7 @@
 //! What the worker does commits on its own: from another database a schedule or unschedule
 //! is not undone when the caller's transaction rolls back.
 
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
 use pgrx::pg_sys::panic::{CaughtError, ErrorReport};
 use pgrx::prelude::*;
@@ -194,10 +195,8 @@ fn prepare(
             None,
         ));
     };
-    let database = Spi::get_one::<String>("SELECT pg_catalog.current_database()::text")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let database =
+        read::<String>("SELECT pg_catalog.current_database()::text", &[]).unwrap_or_default();
     let c_name = CString::new(cron_database.as_str()).unwrap_or_default();
     // SAFETY: a catalog lookup by a NUL-terminated name, missing_ok: InvalidOid if none.
     let cron_database_oid = unsafe { pg_sys::get_database_oid(c_name.as_ptr(), true) };
@@ -237,13 +236,19 @@ fn setting(name: &CStr) -> Option<String> {
 }
 
 fn role_name(oid: u32) -> String {
-    Spi::get_one_with_args::<String>(
+    read::<String>(
         "SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid = $1",
         &[pg_sys::Oid::from(oid).into()],
     )
-    .ok()
-    .flatten()
     .unwrap_or_else(|| format!("oid {oid}"))
+}
+
+/// A read through SPI that leaves the transaction read-only: pgrx's `Spi::get_one*` marks
+/// it mutable (assigns a transaction id), which a hot standby refuses.
+fn read<T: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid]) -> Option<T> {
+    Spi::connect(|client| client.select(sql, Some(1), args)?.first().get_one::<T>())
+        .ok()
+        .flatten()
 }
 
 fn raise(entry: &'static str, failure: Failure, detail: Option<String>) -> ! {
@@ -275,11 +280,10 @@ fn perform(request: &Request) -> Value {
 /// This database's models job (found by its command, whatever its name) and the last failed
 /// run of a job still scheduled: an unscheduled job's failure is history.
 fn status(request: &Request) -> Value {
-    let created = Spi::get_one::<bool>(
+    let created = read::<bool>(
         "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')",
+        &[],
     )
-    .ok()
-    .flatten()
     .unwrap_or(false);
     if !created {
         return json!({ "problem": format!(
@@ -287,7 +291,7 @@ fn status(request: &Request) -> Value {
             request.cron_database
         ) });
     }
-    let answer = Spi::get_one_with_args::<pgrx::JsonB>(
+    let answer = read::<pgrx::JsonB>(
         "SELECT pg_catalog.jsonb_build_object('schedule', j.schedule, 'job_name', j.jobname,
                                               'last_failure_at', f.end_time, 'last_failure', f.return_message)
            FROM (SELECT 1) one
@@ -301,23 +305,17 @@ fn status(request: &Request) -> Value {
                                ORDER BY d.end_time DESC NULLS LAST LIMIT 1) f ON true",
         &[request.database.as_str().into()],
     );
-    match answer {
-        Ok(Some(j)) => j.0,
-        Ok(None) => json!({}),
-        Err(e) => pgrx::error!("reading pg_cron's jobs: {e}"),
-    }
+    answer.map_or_else(|| json!({}), |j| j.0)
 }
 
 /// pg_cron 1.4 replaces a job of the same (name, role) but keeps its database: a name taken
 /// by a job of another database is refused, instead of moving that job's command silently.
 fn schedule(request: &Request) -> i64 {
     let name = request.job_name();
-    let elsewhere = Spi::get_one_with_args::<String>(
+    let elsewhere = read::<String>(
         "SELECT min(database) FROM cron.job WHERE jobname = $1 AND username = current_user AND database <> $2",
         &[name.as_deref().into(), request.database.as_str().into()],
-    )
-    .ok()
-    .flatten();
+    );
     if let Some(other) = elsewhere {
         ErrorReport::new(
             PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
@@ -361,7 +359,7 @@ fn schedule(request: &Request) -> i64 {
 /// By name when one is given, else every job of this database running the command; only
 /// this database's jobs either way.
 fn unschedule(request: &Request) -> i64 {
-    let jobs = Spi::get_one_with_args::<Vec<i64>>(
+    let jobs = read::<Vec<i64>>(
         "SELECT coalesce(array_agg(jobid ORDER BY jobid), '{}') FROM cron.job
           WHERE database = $3 AND CASE WHEN $1 IS NOT NULL THEN jobname = $1 ELSE command = $2 END",
         &[
@@ -370,8 +368,6 @@ fn unschedule(request: &Request) -> i64 {
             request.database.as_str().into(),
         ],
     )
-    .ok()
-    .flatten()
     .unwrap_or_default();
     for job in &jobs {
         if let Err(e) = Spi::run_with_args("SELECT cron.unschedule($1)", &[(*job).into()]) {
@@ -386,15 +382,13 @@ fn unschedule(request: &Request) -> i64 {
 /// Starts the worker, waits for it to stop (interruptibly: a cancel terminates it first),
 /// and reads its answer.
 fn ask_elsewhere(request: &Request) -> Result<Value, Failure> {
-    let connect = Spi::get_one_with_args::<bool>(
+    let connect = read::<bool>(
         "SELECT pg_catalog.has_database_privilege($1, $2, 'CONNECT')",
         &[
             pg_sys::Oid::from(request.role_oid).into(),
             pg_sys::Oid::from(request.cron_database_oid).into(),
         ],
     )
-    .ok()
-    .flatten()
     .unwrap_or(false);
     if !connect {
         return Err(Failure::new(
@@ -646,12 +640,10 @@ fn in_transaction(request: &Request) -> Result<Value, Failure> {
     }
     let result = PgTryBuilder::new(|| {
         let role = pg_sys::Oid::from(request.role_oid);
-        let exists = Spi::get_one_with_args::<bool>(
+        let exists = read::<bool>(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE oid = $1)",
             &[role.into()],
         )
-        .ok()
-        .flatten()
         .unwrap_or(false);
         if !exists {
             pgrx::error!(
@@ -664,8 +656,10 @@ fn in_transaction(request: &Request) -> Result<Value, Failure> {
         unsafe {
             pg_sys::SetUserIdAndSecContext(role, pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32)
         };
-        Spi::run("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)")
-            .unwrap_or_else(|e| pgrx::error!("setting search_path: {e}"));
+        read::<String>(
+            "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)",
+            &[],
+        );
         Ok(perform(request))
     })
     .catch_others(|error| Err(Failure::of(error)))

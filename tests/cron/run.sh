@@ -16,10 +16,13 @@ PORT=${CRON_PORT:-55433}
 FIXTURE=$ROOT/../shared/fixtures/openrouter/models-2026-03-10.json
 [[ -f $FIXTURE ]] || die "missing fixture $FIXTURE"
 
+STANDBY_DIR=$DIR-standby
+STANDBY_PORT=$((PORT + 1))
+cluster_stop "$STANDBY_DIR"; rm -rf "$STANDBY_DIR"
 cluster_stop "$DIR"; rm -rf "$DIR"
 cluster_start "$DIR" "$PORT"
 SERVE_PID=""
-trap '[[ -n $SERVE_PID ]] && kill $SERVE_PID 2>/dev/null; cluster_stop "$DIR"; rm -rf "$DIR"' EXIT
+trap '[[ -n $SERVE_PID ]] && kill $SERVE_PID 2>/dev/null; cluster_stop "$STANDBY_DIR"; rm -rf "$STANDBY_DIR"; cluster_stop "$DIR"; rm -rf "$DIR"' EXIT
 serve_start "$FIXTURE"
 qdb() { "$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$PORT" -U postgres -d "$1" -v ON_ERROR_STOP=1 -c "$2"; }
 q() { qdb postgres "$1"; }
@@ -156,6 +159,22 @@ check "granted, the job is the role's own, running in the second database" \
 check "health in the second database shows that job" "SELECT job_name = 'nightly' AND schedule = '0 5 * * *' FROM openrouter_health()" second
 check "the role unschedules it by name from there" "SET ROLE or_scheduler; SELECT openrouter_unschedule('nightly')" second
 check "gone" "SELECT NOT EXISTS (SELECT 1 FROM cron.job WHERE database = 'second')"
+
+# On a hot standby the worker starts too (at a consistent state, not after recovery, which
+# never ends there): health in the second database answers, with the job.
+q2 "SELECT openrouter_schedule()" >/dev/null
+echo "host replication all 127.0.0.1/32 trust" >>"$DIR/pg_hba.conf"
+q "SELECT pg_reload_conf()" >/dev/null
+as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PORT" -U postgres -D "$STANDBY_DIR" -R -X stream -c fast
+printf "port = %s\nunix_socket_directories = '%s'\n" "$STANDBY_PORT" "$STANDBY_DIR" >>"$STANDBY_DIR/postgresql.conf"
+as_pg "$PG_BIN/pg_ctl" -D "$STANDBY_DIR" -l "$STANDBY_DIR/server.log" -w -t 60 start >/dev/null \
+  || { cat "$STANDBY_DIR/server.log" >&2; die "the standby did not start"; }
+standby_health=$(PGOPTIONS='-c statement_timeout=60s' "$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$STANDBY_PORT" -U postgres -d second \
+  -c "SELECT pg_is_in_recovery() || ' ' || status || ' ' || job_name FROM openrouter_health()" 2>&1 || true)
+if [[ $standby_health == "true ok openrouter-sync@second" ]]; then passed=$((passed + 1)); echo "ok   health in the second database on a hot standby shows its job"
+else failed=$((failed + 1)); echo "FAIL health on a hot standby: $standby_health"; fi
+cluster_stop "$STANDBY_DIR"; rm -rf "$STANDBY_DIR"
+check "the second database's daily job is removed" "SELECT openrouter_unschedule()" second
 
 # The caller waits for the worker interruptibly: pg_cron's table locked in 'postgres', a
 # schedule from the second database waits on its worker, which waits on the lock; the
