@@ -346,3 +346,150 @@ SELECT l.id,
   FROM @extschema@.things l
   LEFT JOIN m ON m.lab = l.id
  WHERE l.ns = 'labs' AND l.type = 'Lab';
+-- issue 20, item 4: pg_cron from any database where the extension is installed. pg_cron's
+-- side runs in openrouter_cron_job() (C): in cron.database_name's database as before, from
+-- any other through a background worker, the job running in the caller's database; the
+-- default job names are made distinct per database there; the HINT says only what is missing.
+CREATE FUNCTION @extschema@."openrouter_cron_job"(
+	"operation" TEXT,
+	"job_name" TEXT,
+	"schedule" TEXT,
+	"command" TEXT
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+SET search_path TO @extschema@, pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'openrouter_cron_job_wrapper';
+CREATE OR REPLACE FUNCTION @extschema@.openrouter_cron_problem() RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    preload text := current_setting('shared_preload_libraries', true);
+    cron_db text := current_setting('cron.database_name', true);
+    major int := current_setting('server_version_num')::int / 10000;
+BEGIN
+    -- Asking a server without pg_cron to preload it would keep it from starting.
+    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_cron') THEN
+        RETURN format('pg_cron is not installed on this server: install pg_cron for PostgreSQL %s (on Debian and Ubuntu: postgresql-%s-cron), or run SELECT openrouter_sync() from any other scheduler', major, major);
+    END IF;
+    IF preload IS NULL OR preload !~ '(^|[ ,])pg_cron([ ,]|$)' THEN
+        RETURN 'pg_cron is not loaded: add pg_cron to shared_preload_libraries in postgresql.conf and restart PostgreSQL';
+    END IF;
+    -- pg_cron is created in cron.database_name's database only. From any other database,
+    -- openrouter_cron_job() asks that one (and says when pg_cron is not created there).
+    IF coalesce(cron_db, 'postgres') = current_database()
+       AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN 'the pg_cron extension is not created in this database: run CREATE EXTENSION pg_cron';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync, as far as this database can tell (not installed, not loaded, or not created when this is cron.database_name''s database), or null; openrouter_cron_status() asks cron.database_name''s database for the rest.';
+
+CREATE OR REPLACE FUNCTION @extschema@.openrouter_cron_status(
+    OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    answer jsonb;
+BEGIN
+    problem := @extschema@.openrouter_cron_problem();
+    IF problem IS NOT NULL THEN
+        RETURN;
+    END IF;
+    -- The models' job of this database (found by its command) and the last failure of a job
+    -- still scheduled: after openrouter_unschedule() an old job's failure is history, not
+    -- the current state. A problem reaching pg_cron's database comes back as problem.
+    answer := @extschema@.openrouter_cron_job('status', NULL, NULL, NULL);
+    problem := answer->>'problem';
+    schedule := answer->>'schedule';
+    job_name := answer->>'job_name';
+    last_failure_at := (answer->>'last_failure_at')::timestamptz;
+    last_failure := answer->>'last_failure';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs), read in cron.database_name''s database (from any other through a background worker).';
+
+CREATE OR REPLACE FUNCTION openrouter_schedule(schedule text DEFAULT NULL, job_name text DEFAULT 'openrouter-sync',
+                                    endpoints text DEFAULT NULL, endpoints_job_name text DEFAULT 'openrouter-sync-endpoints')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text := (@extschema@.openrouter_cron_status()).problem;
+    ext_schema text;
+    job     bigint;
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
+            -- Only what is missing: the restart only when pg_cron is not installed or loaded.
+            HINT = concat_ws(' ', CASE
+                        WHEN problem LIKE 'pg_cron is not installed%'
+                        THEN 'Install pg_cron for this server''s PostgreSQL major, then restart with it in shared_preload_libraries.'
+                        WHEN problem LIKE 'pg_cron is not loaded%'
+                        THEN 'Add pg_cron to shared_preload_libraries in postgresql.conf, restart, then run CREATE EXTENSION pg_cron in the database cron.database_name names (as a superuser).'
+                        WHEN problem LIKE 'the pg_cron extension is not created in this database%'
+                        THEN 'Run CREATE EXTENSION pg_cron in this database (as a superuser).'
+                        WHEN problem LIKE 'the pg_cron extension is not created in database %'
+                        THEN 'Run CREATE EXTENSION pg_cron in the database cron.database_name names (as a superuser).'
+                        WHEN problem LIKE 'no background worker slot is free%'
+                        THEN 'Raise max_worker_processes in postgresql.conf (takes a restart), or try again when a parallel query or another background worker has finished.' END,
+                   'Without pg_cron, run SELECT openrouter_sync() from any scheduler.');
+    END IF;
+    IF endpoints IS NOT NULL AND job_name IS NOT DISTINCT FROM endpoints_job_name THEN
+        RAISE EXCEPTION 'openrouter_schedule: the models and endpoints jobs need distinct names, not both %', quote_literal(job_name)
+            USING ERRCODE = '22023';
+    END IF;
+    ext_schema := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                    WHERE e.extname = 'openrouter_registry');
+    -- Scheduling replaces a job of the same name: rescheduling never duplicates. Outside
+    -- cron.database_name's database the default names get '@<database>' appended (pg_cron
+    -- names a job per role, whatever its database), and the job runs in this database.
+    -- The endpoints job first: when both are scheduled, the models job's id is returned.
+    IF endpoints IS NOT NULL THEN
+        job := (@extschema@.openrouter_cron_job('schedule', endpoints_job_name, endpoints,
+                    format('SELECT %I.openrouter_sync_endpoints()', ext_schema))->>'job')::bigint;
+    END IF;
+    -- No schedule at all: the models daily at 02:00, as before 0.2.0.
+    IF schedule IS NOT NULL OR endpoints IS NULL THEN
+        job := (@extschema@.openrouter_cron_job('schedule', job_name, coalesce(schedule, '0 2 * * *'),
+                    format('SELECT %I.openrouter_sync()', ext_schema))->>'job')::bigint;
+    END IF;
+    RETURN job;
+END
+$$;
+COMMENT ON FUNCTION openrouter_schedule(text, text, text, text) IS 'Registers (or replaces) pg_cron jobs that run in this database, one per dataset (cron syntax, UTC): schedule => the models'' job job_name (default ''openrouter-sync'') running openrouter_sync(); endpoints => the endpoints'' job endpoints_job_name (default ''openrouter-sync-endpoints'') running openrouter_sync_endpoints(), which also reads the providers list (e.g. ''17 * * * *'' hourly: one request per live model per run). With neither, the models daily at 02:00 (as before 0.2.0); with only endpoints, the models'' job is left as it is. Returns the models job''s id, or the endpoints job''s when only that was scheduled. Needs pg_cron; from a database other than cron.database_name''s, the default names get @<database> appended and a background worker (a free max_worker_processes slot) schedules the job there as the calling role, committed at once.';
+
+CREATE OR REPLACE FUNCTION openrouter_unschedule(job_name text DEFAULT NULL, dataset text DEFAULT 'models') RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text := (@extschema@.openrouter_cron_status()).problem;
+    command text;
+    found_job boolean;
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'openrouter_unschedule: %', problem USING ERRCODE = '55000';
+    END IF;
+    IF job_name IS NULL AND dataset IS DISTINCT FROM 'models' AND dataset IS DISTINCT FROM 'endpoints' THEN
+        RAISE EXCEPTION 'openrouter_unschedule: dataset must be ''models'' or ''endpoints'' (the providers list is read by the endpoints job), not %',
+                        coalesce(quote_literal(dataset), 'null') USING ERRCODE = '22023';
+    END IF;
+    command := format(CASE dataset WHEN 'endpoints' THEN 'SELECT %I.openrouter_sync_endpoints()' ELSE 'SELECT %I.openrouter_sync()' END,
+                      (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                        WHERE e.extname = 'openrouter_registry'));
+    -- By name when one is given (with the default names' rule of openrouter_schedule()),
+    -- else every job of this database running the dataset's sync (whatever it is named);
+    -- this database's jobs only; the other dataset's job stays.
+    found_job := (@extschema@.openrouter_cron_job('unschedule', job_name, NULL, command)->>'removed')::int > 0;
+    RETURN found_job;
+END
+$$;
+COMMENT ON FUNCTION openrouter_unschedule(text, text) IS 'Removes this database''s pg_cron job job_name (named as openrouter_schedule() names it), or (job_name null, the default) every job of this database running the sync of dataset (''models'', the default, or ''endpoints''), leaving the other dataset''s job alone; false if there was none.';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) IS 'Internal: runs one pg_cron operation (schedule, unschedule, status) for this database where pg_cron keeps its jobs: in cron.database_name''s database in this transaction, from any other through a background worker acting as the calling role. Called by openrouter_schedule(), openrouter_unschedule() and openrouter_cron_status().';
+REVOKE EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) TO openrouter_admin;

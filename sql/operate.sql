@@ -20,7 +20,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION openrouter_is_stale(interval, text) IS 'True when the last successful sync of a dataset (''models'' by default, ''endpoints'' or ''providers'') is older than max_age (default 25 hours: a daily job plus an hour of slack; for hourly endpoints pass e.g. ''2 hours''), or when there has never been one.';
 
--- pg_cron's objects, or why they cannot be used here.
+-- pg_cron's objects, or why they cannot be used here, as far as this database can tell.
 CREATE FUNCTION @extschema@.openrouter_cron_problem() RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = @extschema@, pg_catalog, pg_temp
@@ -37,51 +37,49 @@ BEGIN
     IF preload IS NULL OR preload !~ '(^|[ ,])pg_cron([ ,]|$)' THEN
         RETURN 'pg_cron is not loaded: add pg_cron to shared_preload_libraries in postgresql.conf and restart PostgreSQL';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
-        IF coalesce(cron_db, 'postgres') <> current_database() THEN
-            RETURN format('pg_cron runs jobs from database %L (cron.database_name), not %L: set cron.database_name = %L and restart, or create openrouter_registry in %L',
-                          coalesce(cron_db, 'postgres'), current_database(), current_database(), coalesce(cron_db, 'postgres'));
-        END IF;
+    -- pg_cron is created in cron.database_name's database only. From any other database,
+    -- openrouter_cron_job() asks that one (and says when pg_cron is not created there).
+    IF coalesce(cron_db, 'postgres') = current_database()
+       AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
         RETURN 'the pg_cron extension is not created in this database: run CREATE EXTENSION pg_cron';
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync in this database, or null when it can.';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync, as far as this database can tell (not installed, not loaded, or not created when this is cron.database_name''s database), or null; openrouter_cron_status() asks cron.database_name''s database for the rest.';
 
 -- What pg_cron says about the sync's job in this database, whoever asks: the settings that
 -- tell whether pg_cron is loaded are readable only by superusers (and pg_read_all_settings),
 -- and cron.job shows each role only its own jobs, so a monitoring role would be told "ok"
 -- while the superuser's job fails. SECURITY DEFINER (the extension's owner, a superuser),
 -- with a pinned search_path; it returns only what health reports about this database's
--- openrouter_sync jobs.
+-- openrouter_sync jobs. pg_cron's tables are in cron.database_name's database: read there
+-- by openrouter_cron_job() (through a background worker acting as the owner when that is
+-- another database).
 CREATE FUNCTION @extschema@.openrouter_cron_status(
     OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
+DECLARE
+    answer jsonb;
 BEGIN
     problem := @extschema@.openrouter_cron_problem();
     IF problem IS NOT NULL THEN
         RETURN;
     END IF;
-    BEGIN
-        EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
-                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
-                    ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name;
-        -- Failures of a job still scheduled: after openrouter_unschedule() an old job's
-        -- failure is history, not the current state.
-        EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
-                     JOIN cron.job j ON j.jobid = d.jobid
-                    WHERE j.command LIKE '%openrouter_sync(%' AND j.database = current_database()
-                      AND d.status = 'failed'
-                    ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure;
-    EXCEPTION WHEN undefined_table OR undefined_column THEN
-        NULL;  -- a pg_cron without these tables: nothing to report
-    END;
+    -- The models' job of this database (found by its command) and the last failure of a job
+    -- still scheduled: after openrouter_unschedule() an old job's failure is history, not
+    -- the current state. A problem reaching pg_cron's database comes back as problem.
+    answer := @extschema@.openrouter_cron_job('status', NULL, NULL, NULL);
+    problem := answer->>'problem';
+    schedule := answer->>'schedule';
+    job_name := answer->>'job_name';
+    last_failure_at := (answer->>'last_failure_at')::timestamptz;
+    last_failure := answer->>'last_failure';
 END
 $$;
-COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs).';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs), read in cron.database_name''s database (from any other through a background worker).';
 
 CREATE FUNCTION openrouter_schedule(schedule text DEFAULT NULL, job_name text DEFAULT 'openrouter-sync',
                                     endpoints text DEFAULT NULL, endpoints_job_name text DEFAULT 'openrouter-sync-endpoints')
@@ -96,17 +94,19 @@ DECLARE
 BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'openrouter_schedule: %', problem USING ERRCODE = '55000',
-            -- Only what is missing: the restart steps only when pg_cron is not loaded or runs
-            -- its jobs from another database.
-            HINT = CASE WHEN problem LIKE 'pg_cron is not installed%'
+            -- Only what is missing: the restart only when pg_cron is not installed or loaded.
+            HINT = concat_ws(' ', CASE
+                        WHEN problem LIKE 'pg_cron is not installed%'
                         THEN 'Install pg_cron for this server''s PostgreSQL major, then restart with it in shared_preload_libraries.'
-                        WHEN problem LIKE 'the pg_cron extension is not created%'
+                        WHEN problem LIKE 'pg_cron is not loaded%'
+                        THEN 'Add pg_cron to shared_preload_libraries in postgresql.conf, restart, then run CREATE EXTENSION pg_cron in the database cron.database_name names (as a superuser).'
+                        WHEN problem LIKE 'the pg_cron extension is not created in this database%'
                         THEN 'Run CREATE EXTENSION pg_cron in this database (as a superuser).'
-                        WHEN problem LIKE 'pg_cron runs jobs from database%'
-                        THEN 'Set cron.database_name = ''' || current_database() || ''' in postgresql.conf and restart, then CREATE EXTENSION pg_cron here.'
-                        ELSE 'pg_cron needs: shared_preload_libraries = ''pg_cron'', cron.database_name = ''' || current_database()
-                             || ''' in postgresql.conf, a restart, then CREATE EXTENSION pg_cron.' END
-                   || ' Without pg_cron, run SELECT openrouter_sync() from any scheduler.';
+                        WHEN problem LIKE 'the pg_cron extension is not created in database %'
+                        THEN 'Run CREATE EXTENSION pg_cron in the database cron.database_name names (as a superuser).'
+                        WHEN problem LIKE 'no background worker slot is free%'
+                        THEN 'Raise max_worker_processes in postgresql.conf (takes a restart), or try again when a parallel query or another background worker has finished.' END,
+                   'Without pg_cron, run SELECT openrouter_sync() from any scheduler.');
     END IF;
     IF endpoints IS NOT NULL AND job_name IS NOT DISTINCT FROM endpoints_job_name THEN
         RAISE EXCEPTION 'openrouter_schedule: the models and endpoints jobs need distinct names, not both %', quote_literal(job_name)
@@ -114,21 +114,23 @@ BEGIN
     END IF;
     ext_schema := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
                     WHERE e.extname = 'openrouter_registry');
-    -- cron.schedule(name, ...) replaces a job of the same name: rescheduling never duplicates.
+    -- Scheduling replaces a job of the same name: rescheduling never duplicates. Outside
+    -- cron.database_name's database the default names get '@<database>' appended (pg_cron
+    -- names a job per role, whatever its database), and the job runs in this database.
     -- The endpoints job first: when both are scheduled, the models job's id is returned.
     IF endpoints IS NOT NULL THEN
-        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
-          USING endpoints_job_name, endpoints, format('SELECT %I.openrouter_sync_endpoints()', ext_schema);
+        job := (@extschema@.openrouter_cron_job('schedule', endpoints_job_name, endpoints,
+                    format('SELECT %I.openrouter_sync_endpoints()', ext_schema))->>'job')::bigint;
     END IF;
     -- No schedule at all: the models daily at 02:00, as before 0.2.0.
     IF schedule IS NOT NULL OR endpoints IS NULL THEN
-        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
-          USING job_name, coalesce(schedule, '0 2 * * *'), format('SELECT %I.openrouter_sync()', ext_schema);
+        job := (@extschema@.openrouter_cron_job('schedule', job_name, coalesce(schedule, '0 2 * * *'),
+                    format('SELECT %I.openrouter_sync()', ext_schema))->>'job')::bigint;
     END IF;
     RETURN job;
 END
 $$;
-COMMENT ON FUNCTION openrouter_schedule(text, text, text, text) IS 'Registers (or replaces) pg_cron jobs in this database, one per dataset (cron syntax, UTC): schedule => the models'' job job_name (default ''openrouter-sync'') running openrouter_sync(); endpoints => the endpoints'' job endpoints_job_name (default ''openrouter-sync-endpoints'') running openrouter_sync_endpoints(), which also reads the providers list (e.g. ''17 * * * *'' hourly: one request per live model per run). With neither, the models daily at 02:00 (as before 0.2.0); with only endpoints, the models'' job is left as it is. Returns the models job''s id, or the endpoints job''s when only that was scheduled. Needs pg_cron.';
+COMMENT ON FUNCTION openrouter_schedule(text, text, text, text) IS 'Registers (or replaces) pg_cron jobs that run in this database, one per dataset (cron syntax, UTC): schedule => the models'' job job_name (default ''openrouter-sync'') running openrouter_sync(); endpoints => the endpoints'' job endpoints_job_name (default ''openrouter-sync-endpoints'') running openrouter_sync_endpoints(), which also reads the providers list (e.g. ''17 * * * *'' hourly: one request per live model per run). With neither, the models daily at 02:00 (as before 0.2.0); with only endpoints, the models'' job is left as it is. Returns the models job''s id, or the endpoints job''s when only that was scheduled. Needs pg_cron; from a database other than cron.database_name''s, the default names get @<database> appended and a background worker (a free max_worker_processes slot) schedules the job there as the calling role, committed at once.';
 
 CREATE FUNCTION openrouter_unschedule(job_name text DEFAULT NULL, dataset text DEFAULT 'models') RETURNS boolean
 LANGUAGE plpgsql VOLATILE
@@ -137,8 +139,7 @@ AS $$
 DECLARE
     problem text := (@extschema@.openrouter_cron_status()).problem;
     command text;
-    job     bigint;
-    found_job boolean := false;
+    found_job boolean;
 BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'openrouter_unschedule: %', problem USING ERRCODE = '55000';
@@ -150,21 +151,14 @@ BEGIN
     command := format(CASE dataset WHEN 'endpoints' THEN 'SELECT %I.openrouter_sync_endpoints()' ELSE 'SELECT %I.openrouter_sync()' END,
                       (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
                         WHERE e.extname = 'openrouter_registry'));
-    -- By name when one is given, else every job of this database running the dataset's sync
-    -- (whatever it is named); the other dataset's job stays.
-    FOR job IN EXECUTE 'SELECT jobid FROM cron.job
-                         WHERE CASE WHEN $1 IS NOT NULL THEN jobname = $1
-                                    ELSE command = $2 AND database = current_database() END
-                         ORDER BY jobid'
-               USING job_name, command
-    LOOP
-        EXECUTE 'SELECT cron.unschedule($1)' USING job;
-        found_job := true;
-    END LOOP;
+    -- By name when one is given (with the default names' rule of openrouter_schedule()),
+    -- else every job of this database running the dataset's sync (whatever it is named);
+    -- this database's jobs only; the other dataset's job stays.
+    found_job := (@extschema@.openrouter_cron_job('unschedule', job_name, NULL, command)->>'removed')::int > 0;
     RETURN found_job;
 END
 $$;
-COMMENT ON FUNCTION openrouter_unschedule(text, text) IS 'Removes the pg_cron job job_name, or (job_name null, the default) every job of this database running the sync of dataset (''models'', the default, or ''endpoints''), leaving the other dataset''s job alone; false if there was none.';
+COMMENT ON FUNCTION openrouter_unschedule(text, text) IS 'Removes this database''s pg_cron job job_name (named as openrouter_schedule() names it), or (job_name null, the default) every job of this database running the sync of dataset (''models'', the default, or ''endpoints''), leaving the other dataset''s job alone; false if there was none.';
 
 -- openrouter.api_key stored where every role can read it: ALTER DATABASE/ROLE ... SET
 -- (pg_db_role_setting) succeeds in a session that has not loaded the library. One line per
@@ -309,3 +303,8 @@ GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_off
       openrouter_sync_from_text(text, boolean, timestamptz), openrouter_sync_from_json(jsonb, boolean, timestamptz),
       openrouter_schedule(text, text, text, text), openrouter_unschedule(text, text)
   TO openrouter_admin;
+
+-- pg_cron's side of scheduling: for the functions above, not for PUBLIC.
+COMMENT ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) IS 'Internal: runs one pg_cron operation (schedule, unschedule, status) for this database where pg_cron keeps its jobs: in cron.database_name''s database in this transaction, from any other through a background worker acting as the calling role. Called by openrouter_schedule(), openrouter_unschedule() and openrouter_cron_status().';
+REVOKE EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) TO openrouter_admin;

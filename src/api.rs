@@ -47,6 +47,22 @@ extension_sql_file!(
     requires = ["endpoints"]
 );
 
+/// Internal: pg_cron's side of openrouter_schedule(), openrouter_unschedule() and
+/// openrouter_cron_status(), run where pg_cron keeps its jobs (cron.database_name's
+/// database: here in this transaction, or from elsewhere through a background worker).
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(@extschema@, pg_catalog, pg_temp)]
+fn openrouter_cron_job(
+    operation: Option<&str>,
+    job_name: Option<&str>,
+    schedule: Option<&str>,
+    command: Option<&str>,
+) -> pgrx::JsonB {
+    pgrx::JsonB(crate::pg::cron::call(
+        operation, job_name, schedule, command,
+    ))
+}
+
 /// A NULL where a sync needs a value is a mistake, not "do nothing": a clear error.
 fn not_null<T>(entry: &str, name: &str, value: Option<T>) -> T {
     value.unwrap_or_else(|| {

@@ -85,6 +85,41 @@ mod tests {
         assert!(err("SELECT openrouter_schedule('every full moon')").contains("invalid schedule"));
     }
 
+    /// pg_cron 1.4 names a job per role, whatever its database, and on a clash keeps the old
+    /// job's database while taking the new command: a name taken by another database's job
+    /// is refused, and unscheduling by name removes this database's job only (issue 20,
+    /// item 4).
+    #[cfg(feature = "pg15")]
+    #[pg_test]
+    fn a_job_name_of_another_database_is_not_taken_over() {
+        run("SET client_min_messages = warning");
+        run("CREATE EXTENSION IF NOT EXISTS pg_cron");
+        let other = one::<i64>(
+            "SELECT cron.schedule_in_database('nightly', '0 4 * * *', 'SELECT 1', 'postgres')",
+        );
+        assert_eq!(
+            err("SELECT openrouter_schedule(job_name => 'nightly')"),
+            "42710: openrouter_schedule: the pg_cron job nightly of this role runs in database \"postgres\", not this one"
+        );
+        assert!(!one::<bool>("SELECT openrouter_unschedule('nightly')"));
+        assert_eq!(
+            one::<String>(&format!(
+                "SELECT database || ' | ' || schedule || ' | ' || command FROM cron.job WHERE jobid = {other}"
+            )),
+            "postgres | 0 4 * * * | SELECT 1"
+        );
+        // In cron.database_name's own database the default name stays as it always was.
+        one::<i64>("SELECT openrouter_schedule()");
+        assert_eq!(
+            one::<String>("SELECT jobname::text FROM cron.job WHERE database = current_database()"),
+            "openrouter-sync"
+        );
+        assert!(one::<bool>(
+            "SELECT openrouter_unschedule('openrouter-sync')"
+        ));
+        run(&format!("SELECT cron.unschedule({other})"));
+    }
+
     #[pg_test]
     fn staleness_and_health() {
         let others = other_sources_write();
