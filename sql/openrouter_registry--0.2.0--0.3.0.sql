@@ -493,3 +493,85 @@ COMMENT ON FUNCTION openrouter_unschedule(text, text) IS 'Removes this database'
 COMMENT ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) IS 'Internal: runs one pg_cron operation (schedule, unschedule, status) for this database where pg_cron keeps its jobs: in cron.database_name''s database in this transaction, from any other through a background worker acting as the calling role. Called by openrouter_schedule(), openrouter_unschedule() and openrouter_cron_status().';
 REVOKE EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) TO openrouter_admin;
+
+-- issue 20, items 1 and 4: openrouter_health_by_dataset() read cron.job and
+-- cron.job_run_details as the calling role (pg_cron shows a role only its own jobs, so a
+-- monitoring role was told "ok" while the superuser's job failed), only in cron.database_name's
+-- database, and reported an unscheduled job's failure as current. It now asks pg_cron through
+-- openrouter_cron_status_by_dataset() (SECURITY DEFINER, the background worker from another
+-- database), once per call, like openrouter_health().
+-- The same, per dataset, for openrouter_health_by_dataset(): one question to pg_cron's
+-- database for both jobs (the providers list is read by the endpoints job).
+CREATE FUNCTION @extschema@.openrouter_cron_status_by_dataset(
+    OUT dataset text, OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz,
+    OUT last_failure text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    answer jsonb;
+    part jsonb;
+BEGIN
+    problem := @extschema@.openrouter_cron_problem();
+    IF problem IS NULL THEN
+        answer := @extschema@.openrouter_cron_job('status', NULL, NULL, NULL);
+        problem := answer->>'problem';
+    END IF;
+    FOREACH dataset IN ARRAY ARRAY['models', 'endpoints', 'providers'] LOOP
+        part := CASE dataset WHEN 'models' THEN answer ELSE answer->'endpoints' END;
+        schedule := part->>'schedule';
+        job_name := part->>'job_name';
+        last_failure_at := (part->>'last_failure_at')::timestamptz;
+        last_failure := part->>'last_failure';
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status_by_dataset() IS 'openrouter_cron_status() per dataset (models, endpoints, providers: the endpoints job reads the providers list): whether pg_cron can schedule here (problem), the job of this database that syncs the dataset and the last failed run of a job still scheduled, whichever role asks (SECURITY DEFINER), read in cron.database_name''s database (from any other through a background worker).';
+GRANT EXECUTE ON FUNCTION @extschema@.openrouter_cron_status_by_dataset() TO PUBLIC;
+CREATE OR REPLACE FUNCTION openrouter_health_by_dataset(max_age interval DEFAULT '25 hours',
+                                             endpoints_max_age interval DEFAULT '25 hours')
+RETURNS TABLE (dataset text, status text, last_success timestamptz, hours_since_success numeric, is_stale boolean,
+               last_run_id bigint, last_run_duration_ms numeric, last_run_requests integer, last_run_changes jsonb,
+               last_run_warnings integer, schedule text, job_name text, last_failure_at timestamptz, last_failure text)
+LANGUAGE plpgsql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    jobs jsonb;
+BEGIN
+    -- pg_cron's view of each dataset's job, whichever role asks and from whichever database:
+    -- asked once, for the three datasets.
+    jobs := (SELECT jsonb_object_agg(c.dataset, to_jsonb(c)) FROM @extschema@.openrouter_cron_status_by_dataset() c);
+    FOREACH dataset IN ARRAY ARRAY['models', 'endpoints', 'providers'] LOOP
+        last_success := @extschema@.openrouter_last_sync(dataset);
+        hours_since_success := round((extract(epoch FROM now() - last_success) / 3600)::numeric, 2);
+        is_stale := @extschema@.openrouter_is_stale(CASE dataset WHEN 'models' THEN max_age ELSE endpoints_max_age END, dataset);
+        last_run_id := NULL; last_run_duration_ms := NULL; last_run_requests := NULL;
+        last_run_changes := NULL; last_run_warnings := NULL;
+        schedule := NULL; job_name := NULL; last_failure_at := NULL; last_failure := NULL;
+        SELECT * INTO r FROM @extschema@.openrouter_sync_runs s WHERE s.dataset = openrouter_health_by_dataset.dataset
+         ORDER BY s.finished_at DESC LIMIT 1;
+        IF FOUND THEN
+            last_run_id := r.id;
+            last_run_duration_ms := r.duration_ms;
+            last_run_requests := r.requests;
+            last_run_changes := r.changes;
+            last_run_warnings := cardinality(r.warnings);
+        END IF;
+        schedule := jobs->dataset->>'schedule';
+        job_name := jobs->dataset->>'job_name';
+        last_failure_at := (jobs->dataset->>'last_failure_at')::timestamptz;
+        last_failure := jobs->dataset->>'last_failure';
+        status := CASE
+            WHEN last_success IS NULL AND last_failure_at IS NULL THEN 'never synced'
+            WHEN last_failure_at IS NOT NULL AND (last_success IS NULL OR last_failure_at > last_success) THEN 'failing'
+            WHEN is_stale THEN 'stale'
+            ELSE 'ok' END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION openrouter_health_by_dataset(interval, interval) IS 'One row per dataset (models, endpoints, providers): status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age for models, endpoints_max_age for endpoints and providers; both 25 hours by default), the last run (id, duration, requests, changes per kind, warnings), the pg_cron job of this database that syncs it if any (providers: the endpoints job, which reads the providers list), and the last failed run of that job while it is scheduled (time and error), whichever role asks.';

@@ -81,6 +81,36 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs), read in cron.database_name''s database (from any other through a background worker).';
 
+-- The same, per dataset, for openrouter_health_by_dataset(): one question to pg_cron's
+-- database for both jobs (the providers list is read by the endpoints job).
+CREATE FUNCTION @extschema@.openrouter_cron_status_by_dataset(
+    OUT dataset text, OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz,
+    OUT last_failure text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+DECLARE
+    answer jsonb;
+    part jsonb;
+BEGIN
+    problem := @extschema@.openrouter_cron_problem();
+    IF problem IS NULL THEN
+        answer := @extschema@.openrouter_cron_job('status', NULL, NULL, NULL);
+        problem := answer->>'problem';
+    END IF;
+    FOREACH dataset IN ARRAY ARRAY['models', 'endpoints', 'providers'] LOOP
+        part := CASE dataset WHEN 'models' THEN answer ELSE answer->'endpoints' END;
+        schedule := part->>'schedule';
+        job_name := part->>'job_name';
+        last_failure_at := (part->>'last_failure_at')::timestamptz;
+        last_failure := part->>'last_failure';
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status_by_dataset() IS 'openrouter_cron_status() per dataset (models, endpoints, providers: the endpoints job reads the providers list): whether pg_cron can schedule here (problem), the job of this database that syncs the dataset and the last failed run of a job still scheduled, whichever role asks (SECURITY DEFINER), read in cron.database_name''s database (from any other through a background worker).';
+
 CREATE FUNCTION openrouter_schedule(schedule text DEFAULT NULL, job_name text DEFAULT 'openrouter-sync',
                                     endpoints text DEFAULT NULL, endpoints_job_name text DEFAULT 'openrouter-sync-endpoints')
 RETURNS bigint
@@ -244,8 +274,11 @@ SET search_path = @extschema@, pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
-    pattern text;
+    jobs jsonb;
 BEGIN
+    -- pg_cron's view of each dataset's job, whichever role asks and from whichever database:
+    -- asked once, for the three datasets.
+    jobs := (SELECT jsonb_object_agg(c.dataset, to_jsonb(c)) FROM @extschema@.openrouter_cron_status_by_dataset() c);
     FOREACH dataset IN ARRAY ARRAY['models', 'endpoints', 'providers'] LOOP
         last_success := @extschema@.openrouter_last_sync(dataset);
         hours_since_success := round((extract(epoch FROM now() - last_success) / 3600)::numeric, 2);
@@ -262,23 +295,10 @@ BEGIN
             last_run_changes := r.changes;
             last_run_warnings := cardinality(r.warnings);
         END IF;
-        -- LIKE's _ matches any character: escape it, so that one dataset's pattern does not
-        -- match the other's command.
-        pattern := CASE dataset WHEN 'models' THEN '%openrouter\_sync(%' ELSE '%openrouter\_sync\_endpoints(%' END;
-        IF (@extschema@.openrouter_cron_status()).problem IS NULL THEN
-            BEGIN
-                EXECUTE $q$SELECT j.schedule, j.jobname FROM cron.job j
-                            WHERE j.command LIKE $1 AND j.database = current_database()
-                            ORDER BY j.jobid LIMIT 1$q$ INTO schedule, job_name USING pattern;
-                -- job_run_details keeps the command: failures stay visible after unscheduling.
-                EXECUTE $q$SELECT d.end_time, d.return_message FROM cron.job_run_details d
-                            WHERE d.command LIKE $1 AND d.database = current_database()
-                              AND d.status = 'failed'
-                            ORDER BY d.end_time DESC NULLS LAST LIMIT 1$q$ INTO last_failure_at, last_failure USING pattern;
-            EXCEPTION WHEN insufficient_privilege OR undefined_table OR undefined_column THEN
-                NULL;  -- this role cannot see pg_cron's tables: leave schedule and failures empty
-            END;
-        END IF;
+        schedule := jobs->dataset->>'schedule';
+        job_name := jobs->dataset->>'job_name';
+        last_failure_at := (jobs->dataset->>'last_failure_at')::timestamptz;
+        last_failure := jobs->dataset->>'last_failure';
         status := CASE
             WHEN last_success IS NULL AND last_failure_at IS NULL THEN 'never synced'
             WHEN last_failure_at IS NOT NULL AND (last_success IS NULL OR last_failure_at > last_success) THEN 'failing'
@@ -288,11 +308,11 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION openrouter_health_by_dataset(interval, interval) IS 'One row per dataset (models, endpoints, providers): status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age for models, endpoints_max_age for endpoints and providers; both 25 hours by default), the last run (id, duration, requests, changes per kind, warnings), the pg_cron job that syncs it if any (providers: the endpoints job, which reads the providers list), and the last failed pg_cron run of that sync it can see (time and error).';
+COMMENT ON FUNCTION openrouter_health_by_dataset(interval, interval) IS 'One row per dataset (models, endpoints, providers): status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age for models, endpoints_max_age for endpoints and providers; both 25 hours by default), the last run (id, duration, requests, changes per kind, warnings), the pg_cron job of this database that syncs it if any (providers: the endpoints job, which reads the providers list), and the last failed run of that job while it is scheduled (time and error), whichever role asks.';
 GRANT EXECUTE ON FUNCTION openrouter_health_by_dataset(interval, interval) TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION @extschema@.openrouter_last_sync(text), openrouter_is_stale(interval, text), openrouter_health(interval),
-      @extschema@.openrouter_cron_status() TO PUBLIC;
+      @extschema@.openrouter_cron_status(), @extschema@.openrouter_cron_status_by_dataset() TO PUBLIC;
 
 -- Writing and scheduling: not for PUBLIC. Reading needs only SELECT (granted above).
 REVOKE EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_offline(text, boolean, timestamptz, text),

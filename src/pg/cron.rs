@@ -291,18 +291,24 @@ fn status(request: &Request) -> Value {
             request.cron_database
         ) });
     }
+    // The models' job at the top level (what openrouter_health() reads), the endpoints' job
+    // (which also reads the providers list) under "endpoints".
     let answer = read::<pgrx::JsonB>(
-        "SELECT pg_catalog.jsonb_build_object('schedule', j.schedule, 'job_name', j.jobname,
-                                              'last_failure_at', f.end_time, 'last_failure', f.return_message)
-           FROM (SELECT 1) one
-           LEFT JOIN LATERAL (SELECT schedule, jobname FROM cron.job
-                               WHERE command LIKE '%openrouter_sync(%' AND database = $1
-                               ORDER BY jobid LIMIT 1) j ON true
-           LEFT JOIN LATERAL (SELECT d.end_time, pg_catalog.left(d.return_message, 4000) AS return_message
-                                FROM cron.job_run_details d JOIN cron.job jj ON jj.jobid = d.jobid
-                               WHERE jj.command LIKE '%openrouter_sync(%' AND jj.database = $1
-                                 AND d.status = 'failed'
-                               ORDER BY d.end_time DESC NULLS LAST LIMIT 1) f ON true",
+        "SELECT pg_catalog.jsonb_strip_nulls(s.by_dataset->'models')
+                || pg_catalog.jsonb_build_object('endpoints', s.by_dataset->'endpoints')
+           FROM (SELECT pg_catalog.jsonb_object_agg(p.dataset, pg_catalog.jsonb_build_object(
+                        'schedule', j.schedule, 'job_name', j.jobname,
+                        'last_failure_at', f.end_time, 'last_failure', f.return_message)) AS by_dataset
+                   FROM (VALUES ('models', '%openrouter\\_sync(%'),
+                                ('endpoints', '%openrouter\\_sync\\_endpoints(%')) AS p(dataset, command)
+                   LEFT JOIN LATERAL (SELECT schedule, jobname FROM cron.job
+                                       WHERE command LIKE p.command AND database = $1
+                                       ORDER BY jobid LIMIT 1) j ON true
+                   LEFT JOIN LATERAL (SELECT d.end_time, pg_catalog.left(d.return_message, 4000) AS return_message
+                                        FROM cron.job_run_details d JOIN cron.job jj ON jj.jobid = d.jobid
+                                       WHERE jj.command LIKE p.command AND jj.database = $1
+                                         AND d.status = 'failed'
+                                       ORDER BY d.end_time DESC NULLS LAST LIMIT 1) f ON true) s",
         &[request.database.as_str().into()],
     );
     answer.map_or_else(|| json!({}), |j| j.0)

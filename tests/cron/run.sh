@@ -81,6 +81,8 @@ check "its sync is in the second database's history" \
   "SELECT count(*) >= 1 AND bool_and(models = 346) FROM openrouter_sync_runs WHERE dataset = 'models'" second
 check "health in the second database shows its job, to an unprivileged role too" \
   "SET ROLE or_monitor; SELECT status = 'ok' AND schedule = '* * * * *' AND job_name = 'openrouter-sync@second' AND last_failure IS NULL FROM openrouter_health()" second
+check "health by dataset in the second database shows the models job, to an unprivileged role too" \
+  "SET ROLE or_monitor; SELECT status = 'ok' AND schedule = '* * * * *' AND job_name = 'openrouter-sync@second' FROM openrouter_health_by_dataset() WHERE dataset = 'models'" second
 check "the job succeeded in cron.job_run_details" \
   "SELECT bool_and(status = 'succeeded') FROM cron.job_run_details WHERE jobid = $job AND status <> 'running'"
 check "the sync is in the history" "SELECT count(*) >= 1 AND bool_and(models = 346) FROM openrouter_sync_runs WHERE dataset = 'models'"
@@ -120,15 +122,21 @@ wait_for "SELECT count(DISTINCT jobid) = 3 FROM cron.job_run_details WHERE jobid
   || die "no failed run recorded for the three jobs"
 check "health reports the failure" \
   "SELECT status = 'failing' AND last_failure LIKE '%could not connect%' AND last_failure_at IS NOT NULL FROM openrouter_health()"
+check "health per dataset reports the endpoints job's failure to an unprivileged role too (pg_cron shows it only its own jobs)" \
+  "SET ROLE or_monitor; SELECT status = 'failing' AND job_name = 'openrouter-sync-endpoints' AND last_failure LIKE '%the endpoints sync read nothing%' FROM openrouter_health_by_dataset() WHERE dataset = 'endpoints'"
 check "the endpoints' health reports their own failure" \
   "SELECT status = 'failing' AND last_failure LIKE '%the endpoints sync read nothing from http://127.0.0.1:$dead_port/api/v1%' FROM openrouter_health_by_dataset() WHERE dataset = 'endpoints'"
 check "health in the second database reports its job's failure, to an unprivileged role too" \
   "SET ROLE or_monitor; SELECT status = 'failing' AND job_name = 'openrouter-sync@second' AND last_failure LIKE '%could not connect to http://127.0.0.1:$dead_port/api/v1/models%' FROM openrouter_health()" second
+check "health by dataset in the second database reports that failure too, to an unprivileged role" \
+  "SET ROLE or_monitor; SELECT status = 'failing' AND job_name = 'openrouter-sync@second' AND last_failure LIKE '%could not connect to http://127.0.0.1:$dead_port/api/v1/models%' FROM openrouter_health_by_dataset() WHERE dataset = 'models'" second
 check "openrouter_unschedule() from the second database removes its job" "SELECT openrouter_unschedule()" second
 check "its job is gone, the others stay" \
   "SELECT NOT bool_or(jobid = $job2) AND bool_or(jobid = $job) AND bool_or(jobid = $job3) FROM cron.job"
 check "unscheduled, health in the second database reports no job and no current failure" \
   "SET ROLE or_monitor; SELECT status = 'ok' AND schedule IS NULL AND job_name IS NULL AND last_failure IS NULL FROM openrouter_health()" second
+check "... and so does health by dataset, for every dataset" \
+  "SET ROLE or_monitor; SELECT bool_and(schedule IS NULL AND job_name IS NULL AND last_failure IS NULL) AND count(*) = 3 FROM openrouter_health_by_dataset()" second
 check "the third database's job is removed by its name" "SELECT openrouter_unschedule('openrouter-sync')" third
 check "the endpoints job is removed" "SELECT openrouter_unschedule(dataset => 'endpoints')"
 check "the models' job stays" "SELECT array_agg(jobid) = ARRAY[$job]::bigint[] FROM cron.job"
