@@ -49,11 +49,15 @@ for db in second third; do
 done
 q "CREATE ROLE or_monitor"
 # Only CREATE EXTENSION pg_cron is missing (in 'postgres'): the hint says that, no restart.
-hint=$(q2 "CREATE FUNCTION pg_temp.schedule_error() RETURNS text LANGUAGE plpgsql AS \$\$
+# What openrouter_schedule() raises in the second database: "SQLSTATE message HINT: hint".
+schedule_error() {
+  q2 "CREATE FUNCTION pg_temp.schedule_error() RETURNS text LANGUAGE plpgsql AS \$\$
     DECLARE m text; h text;
     BEGIN PERFORM openrouter_schedule(); RETURN 'no error';
     EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT; RETURN SQLSTATE || ' ' || m || ' HINT: ' || h; END \$\$;
-  SELECT pg_temp.schedule_error()")
+  SELECT pg_temp.schedule_error()"
+}
+hint=$(schedule_error)
 expected_hint='55000 openrouter_schedule: the pg_cron extension is not created in database "postgres" (cron.database_name): run CREATE EXTENSION pg_cron there HINT: Run CREATE EXTENSION pg_cron in the database cron.database_name names (as a superuser). Without pg_cron, run SELECT openrouter_sync() from any scheduler.'
 if [[ $hint == "$expected_hint" ]]; then passed=$((passed + 1)); echo "ok   from another database, only CREATE EXTENSION pg_cron is missing: so says the hint"
 else failed=$((failed + 1)); echo "FAIL the hint when only CREATE EXTENSION pg_cron is missing: $hint"; fi
@@ -214,11 +218,7 @@ check "no job for the second database" "SELECT NOT EXISTS (SELECT 1 FROM cron.jo
 # another database says so and how to fix it; health still answers.
 echo "max_worker_processes = 1" >>"$DIR/postgresql.conf"
 as_pg "$PG_BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -m fast -w -t 60 restart >/dev/null
-no_slot=$(q2 "CREATE FUNCTION pg_temp.schedule_error() RETURNS text LANGUAGE plpgsql AS \$\$
-    DECLARE m text; h text;
-    BEGIN PERFORM openrouter_schedule(); RETURN 'no error';
-    EXCEPTION WHEN OTHERS THEN GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT; RETURN SQLSTATE || ' ' || m || ' HINT: ' || h; END \$\$;
-  SELECT pg_temp.schedule_error()")
+no_slot=$(schedule_error)
 expected_no_slot='55000 openrouter_schedule: no background worker slot is free to ask database "postgres" (cron.database_name), where pg_cron keeps its jobs: all max_worker_processes = 1 are in use HINT: Raise max_worker_processes in postgresql.conf (takes a restart), or try again when a parallel query or another background worker has finished. Without pg_cron, run SELECT openrouter_sync() from any scheduler.'
 if [[ $no_slot == "$expected_no_slot" ]]; then passed=$((passed + 1)); echo "ok   no background worker slot free: the error says so"
 else failed=$((failed + 1)); echo "FAIL no background worker slot free: $no_slot"; fi
