@@ -575,3 +575,19 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION openrouter_health_by_dataset(interval, interval) IS 'One row per dataset (models, endpoints, providers): status (ok, stale, failing, never synced), the last successful sync and its age in hours, stale or not (older than max_age for models, endpoints_max_age for endpoints and providers; both 25 hours by default), the last run (id, duration, requests, changes per kind, warnings), the pg_cron job of this database that syncs it if any (providers: the endpoints job, which reads the providers list), and the last failed run of that job while it is scheduled (time and error), whichever role asks.';
+
+-- issue 20, items 1 and 4: openrouter_cron_status() was a near-copy of
+-- openrouter_cron_status_by_dataset(); it is now its models' row (no longer SECURITY
+-- DEFINER itself: the function it reads is).
+CREATE OR REPLACE FUNCTION @extschema@.openrouter_cron_status(
+    OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
+LANGUAGE sql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+    SELECT c.problem, c.schedule, c.job_name, c.last_failure_at, c.last_failure
+      FROM @extschema@.openrouter_cron_status_by_dataset() c
+     WHERE c.dataset = 'models'
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'The models'' row of openrouter_cron_status_by_dataset(): whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks.';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status_by_dataset() IS 'Per dataset (models, endpoints, providers: the endpoints job reads the providers list): whether pg_cron can schedule the sync in this database (problem, null when it can), the job of this database that syncs the dataset (schedule, name) and the last failed run of a job still scheduled, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs), read in cron.database_name''s database (from any other through a background worker).';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) IS 'Internal: runs one pg_cron operation (schedule, unschedule, status) for this database where pg_cron keeps its jobs: in cron.database_name''s database in this transaction, from any other through a background worker acting as the calling role. Called by openrouter_schedule(), openrouter_unschedule() and openrouter_cron_status_by_dataset().';

@@ -48,41 +48,17 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.openrouter_cron_problem() IS 'Why pg_cron cannot schedule the sync, as far as this database can tell (not installed, not loaded, or not created when this is cron.database_name''s database), or null; openrouter_cron_status() asks cron.database_name''s database for the rest.';
 
--- What pg_cron says about the sync's job in this database, whoever asks: the settings that
+-- What pg_cron says about the sync jobs of this database, whoever asks: the settings that
 -- tell whether pg_cron is loaded are readable only by superusers (and pg_read_all_settings),
 -- and cron.job shows each role only its own jobs, so a monitoring role would be told "ok"
 -- while the superuser's job fails. SECURITY DEFINER (the extension's owner, a superuser),
 -- with a pinned search_path; it returns only what health reports about this database's
--- openrouter_sync jobs. pg_cron's tables are in cron.database_name's database: read there
--- by openrouter_cron_job() (through a background worker acting as the owner when that is
--- another database).
-CREATE FUNCTION @extschema@.openrouter_cron_status(
-    OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = @extschema@, pg_catalog, pg_temp
-AS $$
-DECLARE
-    answer jsonb;
-BEGIN
-    problem := @extschema@.openrouter_cron_problem();
-    IF problem IS NOT NULL THEN
-        RETURN;
-    END IF;
-    -- The models' job of this database (found by its command) and the last failure of a job
-    -- still scheduled: after openrouter_unschedule() an old job's failure is history, not
-    -- the current state. A problem reaching pg_cron's database comes back as problem.
-    answer := @extschema@.openrouter_cron_job('status', NULL, NULL, NULL);
-    problem := answer->>'problem';
-    schedule := answer->>'schedule';
-    job_name := answer->>'job_name';
-    last_failure_at := (answer->>'last_failure_at')::timestamptz;
-    last_failure := answer->>'last_failure';
-END
-$$;
-COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'Whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs), read in cron.database_name''s database (from any other through a background worker).';
-
--- The same, per dataset, for openrouter_health_by_dataset(): one question to pg_cron's
--- database for both jobs (the providers list is read by the endpoints job).
+-- jobs, one row per dataset (the providers list is read by the endpoints job). pg_cron's
+-- tables are in cron.database_name's database: read there by openrouter_cron_job(), one
+-- question for both jobs (through a background worker acting as the owner when that is
+-- another database): each job found by its command, and the last failure of a job still
+-- scheduled (after openrouter_unschedule() an old job's failure is history, not the current
+-- state). A problem reaching pg_cron's database comes back as problem.
 CREATE FUNCTION @extschema@.openrouter_cron_status_by_dataset(
     OUT dataset text, OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz,
     OUT last_failure text)
@@ -109,7 +85,20 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.openrouter_cron_status_by_dataset() IS 'openrouter_cron_status() per dataset (models, endpoints, providers: the endpoints job reads the providers list): whether pg_cron can schedule here (problem), the job of this database that syncs the dataset and the last failed run of a job still scheduled, whichever role asks (SECURITY DEFINER), read in cron.database_name''s database (from any other through a background worker).';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status_by_dataset() IS 'Per dataset (models, endpoints, providers: the endpoints job reads the providers list): whether pg_cron can schedule the sync in this database (problem, null when it can), the job of this database that syncs the dataset (schedule, name) and the last failed run of a job still scheduled, whichever role asks (SECURITY DEFINER: pg_cron shows each role only its own jobs), read in cron.database_name''s database (from any other through a background worker).';
+
+-- The models' row of it, for openrouter_health(), openrouter_schedule() and
+-- openrouter_unschedule().
+CREATE FUNCTION @extschema@.openrouter_cron_status(
+    OUT problem text, OUT schedule text, OUT job_name text, OUT last_failure_at timestamptz, OUT last_failure text)
+LANGUAGE sql STABLE
+SET search_path = @extschema@, pg_catalog, pg_temp
+AS $$
+    SELECT c.problem, c.schedule, c.job_name, c.last_failure_at, c.last_failure
+      FROM @extschema@.openrouter_cron_status_by_dataset() c
+     WHERE c.dataset = 'models'
+$$;
+COMMENT ON FUNCTION @extschema@.openrouter_cron_status() IS 'The models'' row of openrouter_cron_status_by_dataset(): whether pg_cron can schedule the sync in this database (problem, null when it can), the openrouter_sync job of this database (schedule, name) and its last failed run, whichever role asks.';
 
 CREATE FUNCTION openrouter_schedule(schedule text DEFAULT NULL, job_name text DEFAULT 'openrouter-sync',
                                     endpoints text DEFAULT NULL, endpoints_job_name text DEFAULT 'openrouter-sync-endpoints')
@@ -325,6 +314,6 @@ GRANT EXECUTE ON FUNCTION openrouter_sync(boolean, boolean), openrouter_sync_off
   TO openrouter_admin;
 
 -- pg_cron's side of scheduling: for the functions above, not for PUBLIC.
-COMMENT ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) IS 'Internal: runs one pg_cron operation (schedule, unschedule, status) for this database where pg_cron keeps its jobs: in cron.database_name''s database in this transaction, from any other through a background worker acting as the calling role. Called by openrouter_schedule(), openrouter_unschedule() and openrouter_cron_status().';
+COMMENT ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) IS 'Internal: runs one pg_cron operation (schedule, unschedule, status) for this database where pg_cron keeps its jobs: in cron.database_name''s database in this transaction, from any other through a background worker acting as the calling role. Called by openrouter_schedule(), openrouter_unschedule() and openrouter_cron_status_by_dataset().';
 REVOKE EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.openrouter_cron_job(text, text, text, text) TO openrouter_admin;
