@@ -167,16 +167,10 @@ pub extern "C" fn pg_finfo_openrouter_sync_from_text_wrapper() -> &'static pg_sy
 pub extern "C-unwind" fn openrouter_sync_from_text_wrapper(
     _fcinfo: pg_sys::FunctionCallInfo,
 ) -> pg_sys::Datum {
-    pgrx::pg_sys::panic::ErrorReport::new(
-        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-        concat!(
-            "openrouter_sync_from_text: the library is ",
-            env!("CARGO_PKG_VERSION"),
-            ", the extension's objects are 0.1.0"
-        ),
-        "openrouter_sync_from_text",
-    )
-    .set_hint("Run ALTER EXTENSION openrouter_registry UPDATE.")
-    .report(pgrx::PgLogLevel::ERROR);
-    unreachable!("ERROR does not return")
+    crate::error::SyncError::OldObjects {
+        entry: "openrouter_sync_from_text",
+        library: env!("CARGO_PKG_VERSION"),
+        objects: "0.1.0".into(),
+    }
+    .raise()
 }

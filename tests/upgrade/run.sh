@@ -196,6 +196,9 @@ put_lib "$WORK/new.so"
 out=$(q upgraded "SELECT openrouter_sync(force => true)" 2>&1 || true)
 expect_has "before the update, openrouter_sync() asks for ALTER EXTENSION ... UPDATE" "$out" \
   "openrouter_sync: the library is $TO_VERSION, the extension's objects are $FROM_VERSION"
+out=$(q upgraded "SELECT openrouter_sync_from_text('{\"data\": []}')" 2>&1 || true)
+expect_has "... and so does openrouter_sync_from_text()" "$out" \
+  "openrouter_sync_from_text: the library is $TO_VERSION, the extension's objects are $FROM_VERSION"
 before=$(q upgraded "$ALL_ROWS")
 others=$(qs upgraded "SELECT pg_temp.other_sources_rows()")
 if out=$(q upgraded "ALTER EXTENSION openrouter_registry UPDATE" 2>&1); then pass "ALTER EXTENSION openrouter_registry UPDATE"
